@@ -12,6 +12,7 @@ from typing import Any
 
 import yaml
 
+from components.config_cert_manager import CertManagerConfig, parse_cert_manager
 from components.config_reader import (
     ConfigError,
     Section,
@@ -31,7 +32,7 @@ CLUSTER_KEY = f"{PROJECT}:cluster"
 TLS_KEY = f"{PROJECT}:tls"
 
 TLS_MODES = ("allowTLS", "preferTLS", "requireTLS", "disabled")
-CERTIFICATE_SOURCES = ("pulumi", "operator")
+CERTIFICATE_SOURCES = ("pulumi", "operator", "cert-manager")
 DNS_MODES = ("Internal", "ServiceMesh", "External")
 
 # Key algorithm name -> (pulumi-tls algorithm, RSA bits, ECDSA curve).
@@ -145,6 +146,8 @@ class TlsConfig:
     extra_ip_addresses: tuple[str, ...]
     rotation: RotationConfig
     ca_rotation: CaRotationConfig
+    # Set only for certificateSource cert-manager.
+    cert_manager: CertManagerConfig | None = None
 
     @property
     def pulumi_owns_certificates(self) -> bool:
@@ -508,6 +511,17 @@ def parse_tls(section: Section) -> TlsConfig:
             "CA rotation in phases applies to the CA this program makes: certificateSource "
             "pulumi.",
         )
+    if rotation.certificates and source != "pulumi":
+        raise ConfigError(
+            section.path("rotation.certificates"),
+            rotation.certificates,
+            "Re-issuing on demand applies to certificates this program makes: certificateSource "
+            "pulumi. cert-manager renews by itself (cmctl renew forces it); the operator never "
+            "renews its own.",
+        )
+    cert_manager = parse_cert_manager(
+        section, source, ca_validity_hours=ca_hours, early_renewal_hours=renewal_hours
+    )
     section.finish()
     return TlsConfig(
         mode=mode,
@@ -522,4 +536,5 @@ def parse_tls(section: Section) -> TlsConfig:
         extra_ip_addresses=ip_addresses,
         rotation=rotation,
         ca_rotation=ca_rotation,
+        cert_manager=cert_manager,
     )
