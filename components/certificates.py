@@ -17,9 +17,7 @@ MEMBER_USES = ["digital_signature", "key_encipherment", "server_auth", "client_a
 CA_USES = ["cert_signing", "crl_signing", "digital_signature"]
 
 
-def private_key(
-    name: str, key_algorithm: str, opts: pulumi.ResourceOptions, **extra: object
-) -> tls.PrivateKey:
+def private_key(name: str, key_algorithm: str, opts: pulumi.ResourceOptions) -> tls.PrivateKey:
     """Create a private key of one of the KEY_ALGORITHMS names, such as RSA-2048 or ECDSA-P256."""
     algorithm, rsa_bits, ecdsa_curve = KEY_ALGORITHMS[key_algorithm]
     return tls.PrivateKey(
@@ -28,7 +26,6 @@ def private_key(
         rsa_bits=rsa_bits,
         ecdsa_curve=ecdsa_curve,
         opts=opts,
-        **extra,  # type: ignore[arg-type]
     )
 
 

@@ -124,8 +124,7 @@ def parse_tls(section: Section) -> TlsConfig:
         raise ConfigError(
             section.path("caRotation"),
             {"generation": ca_rotation.generation, "phase": ca_rotation.phase},
-            "CA rotation in phases applies to the CA this program makes: certificateSource "
-            "pulumi.",
+            "CA rotation in phases applies to the CA this program makes: certificateSource pulumi.",
         )
     if rotation.certificates and source != "pulumi":
         raise ConfigError(

@@ -61,9 +61,7 @@ def parse_cluster(section: Section) -> ClusterConfig:
     sharding = _parse_sharding(section.section("sharding", {}), name)
 
     secrets = section.section("secrets", {})
-    ssl_secret = require_dns_subdomain(
-        secrets.path("ssl"), secrets.string("ssl", f"{name}-ssl")
-    )
+    ssl_secret = require_dns_subdomain(secrets.path("ssl"), secrets.string("ssl", f"{name}-ssl"))
     ssl_internal_secret = require_dns_subdomain(
         secrets.path("sslInternal"), secrets.string("sslInternal", f"{name}-ssl-internal")
     )
@@ -101,9 +99,11 @@ def _parse_replsets(section: Section, cluster_name: str) -> tuple[ReplsetConfig,
     entries = section.sequence("replsets")
     if not entries:
         raise ConfigError(section.path("replsets"), entries, "Expected at least one replset.")
-    replsets = []
+    replsets: list[ReplsetConfig] = []
     for index, entry in enumerate(entries):
-        replset = _parse_replset(Section(f"{section.path('replsets')}[{index}]", entry), cluster_name)
+        replset = _parse_replset(
+            Section(f"{section.path('replsets')}[{index}]", entry), cluster_name
+        )
         if replset.name == CONFIG_SERVER_NAME:
             raise ConfigError(
                 f"{section.path('replsets')}[{index}].name",
@@ -112,13 +112,17 @@ def _parse_replsets(section: Section, cluster_name: str) -> tuple[ReplsetConfig,
             )
         if any(other.name == replset.name for other in replsets):
             raise ConfigError(
-                f"{section.path('replsets')}[{index}].name", replset.name, "Replset names must be unique."
+                f"{section.path('replsets')}[{index}].name",
+                replset.name,
+                "Replset names must be unique.",
             )
         replsets.append(replset)
     return tuple(replsets)
 
 
-def _parse_replset(section: Section, cluster_name: str, fixed_name: str | None = None) -> ReplsetConfig:
+def _parse_replset(
+    section: Section, cluster_name: str, fixed_name: str | None = None
+) -> ReplsetConfig:
     if fixed_name is None:
         name = require_dns_label(section.path("name"), section.string("name"))
     else:
@@ -139,7 +143,7 @@ def _parse_replset(section: Section, cluster_name: str, fixed_name: str | None =
     if configuration is not None:
         _check_configuration(section.path("configuration"), configuration)
 
-    unknown = [key for key in section.keys() if key not in REPLSET_FIELDS]
+    unknown = [key for key in section.names() if key not in REPLSET_FIELDS]
     if unknown:
         raise ConfigError(
             section.path(unknown[0]),
@@ -147,7 +151,7 @@ def _parse_replset(section: Section, cluster_name: str, fixed_name: str | None =
             "Unknown replset field. Known fields are those of spec.replsets[] in the "
             "PerconaServerMongoDB CRD, such as size, expose, splitHorizons, configuration, resources.",
         )
-    spec = {key: section.raw(key) for key in section.keys()}
+    spec = {key: section.raw(key) for key in section.names()}
     spec["name"] = name
     spec["size"] = size
     return ReplsetConfig(
@@ -173,7 +177,9 @@ def _parse_split_horizons(section: Section, pod_prefix: str) -> dict[str, dict[s
         if not pod_pattern.match(str(pod)):
             raise ConfigError(key, pod, f"Expected a pod name of the form {pod_prefix}-<index>.")
         if not isinstance(entries, Mapping) or not entries:
-            raise ConfigError(key, entries, "Expected a mapping of horizon name to host or host:port.")
+            raise ConfigError(
+                key, entries, "Expected a mapping of horizon name to host or host:port."
+            )
         parsed[pod] = {}
         for horizon, address in entries.items():
             split_host_port(f"{key}.{horizon}", address)
@@ -189,7 +195,9 @@ def _parse_overrides(section: Section, pod_prefix: str) -> dict[str, dict[str, A
         if not pod_pattern.match(str(pod)):
             raise ConfigError(key, pod, f"Expected a pod name of the form {pod_prefix}-<index>.")
         if not isinstance(override, Mapping):
-            raise ConfigError(key, override, "Expected a mapping with host, horizons, tags or priority.")
+            raise ConfigError(
+                key, override, "Expected a mapping with host, horizons, tags or priority."
+            )
         if override.get("host") is not None:
             split_host_port(f"{key}.host", override["host"], allow_ip=True)
         for horizon, address in (override.get("horizons") or {}).items():
@@ -200,7 +208,9 @@ def _parse_overrides(section: Section, pod_prefix: str) -> dict[str, dict[str, A
 def split_host_port(key: str, value: Any, allow_ip: bool = False) -> str:
     """Return the host of "host" or "host:port", checking both parts."""
     if not isinstance(value, str):
-        raise ConfigError(key, value, f"Expected host or host:port as a string, got {describe_type(value)}.")
+        raise ConfigError(
+            key, value, f"Expected host or host:port as a string, got {describe_type(value)}."
+        )
     host, _, port = value.partition(":")
     if port and (not port.isdigit() or not 1 <= int(port) <= 65535):
         raise ConfigError(key, value, "Expected host or host:port with a port from 1 to 65535.")
@@ -259,7 +269,9 @@ def _parse_sharding(section: Section, cluster_name: str) -> ShardingConfig:
         raise ConfigError(f"{mongos_key}.expose", mongos_expose, "Expected a mapping.")
     service_per_pod = mongos_expose.get("servicePerPod", False)
     if not isinstance(service_per_pod, bool):
-        raise ConfigError(f"{mongos_key}.expose.servicePerPod", service_per_pod, "Expected true or false.")
+        raise ConfigError(
+            f"{mongos_key}.expose.servicePerPod", service_per_pod, "Expected true or false."
+        )
     balancer = section.mapping("balancer")
     section.finish()
 

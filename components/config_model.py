@@ -30,26 +30,114 @@ KEY_ALGORITHMS: Mapping[str, tuple[str, int | None, str | None]] = {
 # Field names of a replset entry and of the CR spec in the PerconaServerMongoDB CRD of operator
 # v1.22.0. Keys outside these lists would be pruned by the API server without an error.
 REPLSET_FIELDS = frozenset(
-    "affinity annotations arbiter clusterRole configuration containerSecurityContext env envFrom "
-    "expose externalNodes hidden hookScript hostAliases labels livenessProbe name nodeSelector "
-    "nonvoting podDisruptionBudget podSecurityContext primaryPreferTagSelector priorityClassName "
-    "readinessProbe replsetOverrides resources runtimeClassName serviceAccountName sidecarPVCs "
-    "sidecarVolumes sidecars size splitHorizons storage terminationGracePeriodSeconds tolerations "
-    "topologySpreadConstraints volumeSpec".split()
+    [
+        "affinity",
+        "annotations",
+        "arbiter",
+        "clusterRole",
+        "configuration",
+        "containerSecurityContext",
+        "env",
+        "envFrom",
+        "expose",
+        "externalNodes",
+        "hidden",
+        "hookScript",
+        "hostAliases",
+        "labels",
+        "livenessProbe",
+        "name",
+        "nodeSelector",
+        "nonvoting",
+        "podDisruptionBudget",
+        "podSecurityContext",
+        "primaryPreferTagSelector",
+        "priorityClassName",
+        "readinessProbe",
+        "replsetOverrides",
+        "resources",
+        "runtimeClassName",
+        "serviceAccountName",
+        "sidecarPVCs",
+        "sidecarVolumes",
+        "sidecars",
+        "size",
+        "splitHorizons",
+        "storage",
+        "terminationGracePeriodSeconds",
+        "tolerations",
+        "topologySpreadConstraints",
+        "volumeSpec",
+    ]
 )
 MONGOS_FIELDS = frozenset(
-    "affinity annotations configuration containerSecurityContext env envFrom expose hookScript "
-    "hostAliases hostPort labels livenessProbe nodeSelector podDisruptionBudget podSecurityContext "
-    "port priorityClassName readinessProbe resources runtimeClassName serviceAccountName "
-    "setParameter sidecarPVCs sidecarVolumes sidecars size terminationGracePeriodSeconds "
-    "tolerations topologySpreadConstraints".split()
+    [
+        "affinity",
+        "annotations",
+        "configuration",
+        "containerSecurityContext",
+        "env",
+        "envFrom",
+        "expose",
+        "hookScript",
+        "hostAliases",
+        "hostPort",
+        "labels",
+        "livenessProbe",
+        "nodeSelector",
+        "podDisruptionBudget",
+        "podSecurityContext",
+        "port",
+        "priorityClassName",
+        "readinessProbe",
+        "resources",
+        "runtimeClassName",
+        "serviceAccountName",
+        "setParameter",
+        "sidecarPVCs",
+        "sidecarVolumes",
+        "sidecars",
+        "size",
+        "terminationGracePeriodSeconds",
+        "tolerations",
+        "topologySpreadConstraints",
+    ]
 )
 SPEC_FIELDS = frozenset(
-    "allowUnsafeConfigurations backup clusterServiceDNSMode clusterServiceDNSSuffix crVersion "
-    "enableExternalVolumeAutoscaling enableVolumeExpansion ignoreAnnotations ignoreLabels image "
-    "imagePullPolicy imagePullSecrets initContainerSecurityContext initImage logcollector "
-    "multiCluster pause platform pmm replsets roles schedulerName secrets sharding storageScaling "
-    "tls unmanaged unsafeFlags updateStrategy upgradeOptions users vault".split()
+    [
+        "allowUnsafeConfigurations",
+        "backup",
+        "clusterServiceDNSMode",
+        "clusterServiceDNSSuffix",
+        "crVersion",
+        "enableExternalVolumeAutoscaling",
+        "enableVolumeExpansion",
+        "ignoreAnnotations",
+        "ignoreLabels",
+        "image",
+        "imagePullPolicy",
+        "imagePullSecrets",
+        "initContainerSecurityContext",
+        "initImage",
+        "logcollector",
+        "multiCluster",
+        "pause",
+        "platform",
+        "pmm",
+        "replsets",
+        "roles",
+        "schedulerName",
+        "secrets",
+        "sharding",
+        "storageScaling",
+        "tls",
+        "unmanaged",
+        "unsafeFlags",
+        "updateStrategy",
+        "upgradeOptions",
+        "users",
+        "vault",
+    ]
 )
 # Spec fields this program sets from typed config, mapped to the config key that sets them.
 OWNED_SPEC_FIELDS = {

@@ -76,7 +76,7 @@ class Section:
     def has(self, name: str) -> bool:
         return name in self._values
 
-    def keys(self) -> list[str]:
+    def names(self) -> list[str]:
         return list(self._values)
 
     def raw(self, name: str, default: Any = None) -> Any:
@@ -95,7 +95,9 @@ class Section:
     def string(self, name: str, default: Any = _MISSING, allowed: Sequence[str] = ()) -> str:
         value = self._get(name, default)
         if not isinstance(value, str):
-            raise ConfigError(self.path(name), value, f"Expected a string, got {describe_type(value)}.")
+            raise ConfigError(
+                self.path(name), value, f"Expected a string, got {describe_type(value)}."
+            )
         if allowed and value not in allowed:
             raise ConfigError(self.path(name), value, f"Allowed values: {', '.join(allowed)}.")
         return value
@@ -109,11 +111,17 @@ class Section:
         return value
 
     def integer(
-        self, name: str, default: Any = _MISSING, minimum: int | None = None, maximum: int | None = None
+        self,
+        name: str,
+        default: Any = _MISSING,
+        minimum: int | None = None,
+        maximum: int | None = None,
     ) -> int:
         value = self._get(name, default)
         if isinstance(value, bool) or not isinstance(value, int):
-            raise ConfigError(self.path(name), value, f"Expected an integer, got {describe_type(value)}.")
+            raise ConfigError(
+                self.path(name), value, f"Expected an integer, got {describe_type(value)}."
+            )
         if minimum is not None and value < minimum:
             raise ConfigError(self.path(name), value, f"Expected an integer of at least {minimum}.")
         if maximum is not None and value > maximum:
@@ -127,13 +135,17 @@ class Section:
         """Return a free-form mapping passed through to a Kubernetes object (empty if absent)."""
         value = self._get(name, {})
         if not isinstance(value, Mapping):
-            raise ConfigError(self.path(name), value, f"Expected a mapping, got {describe_type(value)}.")
+            raise ConfigError(
+                self.path(name), value, f"Expected a mapping, got {describe_type(value)}."
+            )
         return dict(value)
 
     def sequence(self, name: str, default: Any = _MISSING) -> list[Any]:
         value = self._get(name, default)
         if not isinstance(value, list):
-            raise ConfigError(self.path(name), value, f"Expected a list, got {describe_type(value)}.")
+            raise ConfigError(
+                self.path(name), value, f"Expected a list, got {describe_type(value)}."
+            )
         return list(value)
 
     def finish(self, extra_allowed: Iterable[str] = ()) -> None:
@@ -142,7 +154,9 @@ class Section:
         for name in self._values:
             if name not in known:
                 allowed = ", ".join(sorted(known))
-                raise ConfigError(self.path(name), self._values[name], f"Unknown key. Known keys: {allowed}.")
+                raise ConfigError(
+                    self.path(name), self._values[name], f"Unknown key. Known keys: {allowed}."
+                )
 
 
 def require_dns_label(key: str, value: str, max_length: int = 63) -> str:
@@ -199,7 +213,9 @@ def is_ip_address(value: str) -> bool:
 def require_ip_address(key: str, value: Any) -> str:
     """Check an IPv4 or IPv6 address and return it in canonical form."""
     if not isinstance(value, str) or not is_ip_address(value):
-        raise ConfigError(key, value, "Expected an IPv4 or IPv6 address such as 10.0.0.5 or fd00::5.")
+        raise ConfigError(
+            key, value, "Expected an IPv4 or IPv6 address such as 10.0.0.5 or fd00::5."
+        )
     return str(ipaddress.ip_address(value))
 
 

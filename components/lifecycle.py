@@ -146,9 +146,7 @@ MODE_CHANGE_STEPS = (
 )
 
 
-def check_mode_change(
-    mode: str, paused: bool, previous: PreviousDeployment | None
-) -> list[str]:
+def check_mode_change(mode: str, paused: bool, previous: PreviousDeployment | None) -> list[str]:
     """Reject an unsafe switch between `disabled` and a TLS mode; return warnings for others.
 
     Between `disabled` and any TLS mode the operator would talk to mongod in the new mode while
@@ -157,14 +155,14 @@ def check_mode_change(
     """
     if previous is None or previous.tls_mode is None or previous.tls_mode == mode:
         return []
-    if (previous.tls_mode == "disabled") != (mode == "disabled"):
-        if not (previous.paused and paused):
-            raise ConfigError(
-                MODE_KEY,
-                mode,
-                f"Switching from {previous.tls_mode} to {mode} on a running cluster needs it "
-                f"paused around the change. Steps: {MODE_CHANGE_STEPS}",
-            )
+    crosses_disabled = (previous.tls_mode == "disabled") != (mode == "disabled")
+    if crosses_disabled and not (previous.paused and paused):
+        raise ConfigError(
+            MODE_KEY,
+            mode,
+            f"Switching from {previous.tls_mode} to {mode} on a running cluster needs it "
+            f"paused around the change. Steps: {MODE_CHANGE_STEPS}",
+        )
     warnings = []
     if "allowTLS" in (previous.tls_mode, mode) and "disabled" not in (previous.tls_mode, mode):
         warnings.append(

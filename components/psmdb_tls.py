@@ -112,7 +112,9 @@ class PsmdbTls(pulumi.ComponentResource):
                     validity_hours=tls.ca_validity_hours,
                     # In newLeaves nothing is signed by the old CA any more, and it must be
                     # unprotected one run before `complete` removes it.
-                    protect=not (rotation.phase == "newLeaves" and generation < rotation.generation),
+                    protect=not (
+                        rotation.phase == "newLeaves" and generation < rotation.generation
+                    ),
                 ),
                 opts=pulumi.ResourceOptions(parent=self),
             )
@@ -124,7 +126,10 @@ class PsmdbTls(pulumi.ComponentResource):
         signer = self.cas[rotation.signing_generation]
         self.external = self._member_certificate(f"{name}-ssl", signer)
         self.internal = self._member_certificate(f"{name}-ssl-internal", signer)
-        labels = {"app.kubernetes.io/instance": cluster.name, "app.kubernetes.io/managed-by": "pulumi"}
+        labels = {
+            "app.kubernetes.io/instance": cluster.name,
+            "app.kubernetes.io/managed-by": "pulumi",
+        }
         for resource_name, certificate, secret_name in (
             (f"{name}-ssl", self.external, cluster.ssl_secret_name),
             (f"{name}-ssl-internal", self.internal, cluster.ssl_internal_secret_name),

@@ -87,7 +87,11 @@ def _pod_service_names(cluster: ClusterConfig, service: str, size: int) -> list[
     names = []
     for index in range(_pod_count(size)):
         pod = f"{service}-{index}"
-        names += [pod, f"{pod}.{cluster.namespace}", f"{pod}.{cluster.namespace}.{cluster.dns_suffix}"]
+        names += [
+            pod,
+            f"{pod}.{cluster.namespace}",
+            f"{pod}.{cluster.namespace}.{cluster.dns_suffix}",
+        ]
     return names
 
 
