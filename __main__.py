@@ -18,7 +18,7 @@ from components.psmdb_tls import PsmdbTls, PsmdbTlsArgs, sha256_fingerprint
 def read_config_value(config: pulumi.Config, key: str) -> Any:
     """Return a config value decoded from JSON, or the raw string when it is not JSON.
 
-    Structured values arrive as JSON text; a plain string is handed on as it is, so that
+    Structured values arrive as JSON text. A plain string is passed on unchanged, so that
     load_settings can name the key and the value in its error.
     """
     raw = config.get(key)
@@ -65,9 +65,11 @@ def export_outputs(cluster_tls: PsmdbTls, settings: Settings) -> dict[str, Any]:
     }
     if cluster_tls.cert_manager is not None:
         outputs.update(cert_manager_outputs(cluster_tls))
+
     current_ca = cluster_tls.current_ca
     if current_ca is None or cluster_tls.external is None or cluster_tls.internal is None:
         return outputs
+
     rotation: dict[str, Any] = {
         "generation": tls.ca_rotation.generation,
         "phase": tls.ca_rotation.phase,
@@ -84,6 +86,7 @@ def export_outputs(cluster_tls: PsmdbTls, settings: Settings) -> dict[str, Any]:
             sha256_fingerprint
         )
         not_after["previousCa"] = previous_ca.certificate.validity_end_time
+
     outputs.update(
         {
             # The CA bundle clients should trust: both CAs while a rotation runs.

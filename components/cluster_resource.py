@@ -24,8 +24,8 @@ def build_spec(settings: Settings) -> dict[str, Any]:
         "mode": tls.mode,
         "allowInvalidCertificates": tls.allow_invalid_certificates,
     }
-    # From crVersion 1.23.0 the operator can be told never to make certificates of its own, so a
-    # Secret that goes missing stops the cluster instead of silently switching to a new CA.
+    # From crVersion 1.23.0, userProvidedOnly stops the operator from making certificates of its
+    # own, so a Secret that goes missing stops the cluster instead of switching it to a new CA.
     if tls.certificate_source != "operator" and cluster.cr_version_at_least("1.23.0"):
         tls_spec["certManagementPolicy"] = "userProvidedOnly"
     if tls.cert_manager is not None:

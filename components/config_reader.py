@@ -61,7 +61,7 @@ def describe_type(value: Any) -> str:
 
 
 class Section:
-    """A mapping from stack config read key by key; `finish` rejects keys nobody read."""
+    """A mapping from stack config read key by key; `finish` rejects keys never read."""
 
     def __init__(self, key: str, value: Any) -> None:
         if not isinstance(value, Mapping):

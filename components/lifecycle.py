@@ -23,10 +23,10 @@ MODE_KEY = "psmdb-tls:tls.mode"
 class CaRotationConfig:
     """Which CA generation is in use and how far its rotation has gone.
 
-    Generation 1 is the first CA. Generation G (2 or more) replaces G - 1 in three phases:
-    `trustBoth` (new CA created, both CA bundles hold new then old CA, leaves unchanged),
-    `newLeaves` (leaves re-signed by the new CA, bundles unchanged) and `complete` (the old CA
-    leaves every bundle and is deleted).
+    Generation 1 is the first CA. Generation G (2 or more) replaces G - 1 in three phases. In
+    `trustBoth` the new CA is created and both CA bundles contain the new CA, then the old one,
+    while the leaves stay. In `newLeaves` the leaves are re-signed by the new CA. In
+    `complete` the old CA leaves every bundle and is deleted.
     """
 
     generation: int
@@ -79,7 +79,7 @@ def parse_ca_rotation(section: Section) -> CaRotationConfig:
 
 @dataclass(frozen=True)
 class PreviousDeployment:
-    """What the previous `pulumi up` of this stack applied, read from its stack outputs."""
+    """Settings the previous `pulumi up` of this stack applied, read from its stack outputs."""
 
     tls_mode: str | None
     paused: bool
@@ -150,7 +150,7 @@ def check_mode_change(mode: str, paused: bool, previous: PreviousDeployment | No
     """Reject an unsafe switch between `disabled` and a TLS mode; return warnings for others.
 
     Between `disabled` and any TLS mode the operator would talk to mongod in the new mode while
-    it still runs the old one, so the switch needs a cluster that was already paused in the
+    mongod still runs the old one. So the switch needs a cluster that was already paused in the
     previous deployment and stays paused in this one.
     """
     if previous is None or previous.tls_mode is None or previous.tls_mode == mode:

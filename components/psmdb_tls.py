@@ -48,7 +48,7 @@ class PsmdbTls(pulumi.ComponentResource):
     makes its own certificates. With `cert-manager`, CertManagerTls creates the objects that ask
     cert-manager for them, and for issuer pulumiCa the CA is made here. Mode `disabled` keeps
     the CA and Secrets, so turning TLS back on later keeps the CA that clients already trust.
-    During a CA rotation two CAs exist and both Secrets' ca.crt holds the CA bundle, new CA
+    During a CA rotation two CAs exist and both Secrets' ca.crt contains the CA bundle, new CA
     first.
     """
 

@@ -1,7 +1,8 @@
 """Subject alternative names (SANs) of the member certificates.
 
-`operator_dns_names` reproduces the list the Percona operator builds for its own certificates
-(`GetCertificateSans` in pkg/psmdb/tls/tls.go, v1.22.0), name for name and in its order.
+`operator_dns_names` reproduces the list the Percona operator v1.22.0 builds for its own
+certificates, name for name and in its order, as its e2e test expects it in
+e2e-tests/split-horizon/compare/certificate_some-name-ssl.yml.
 `member_dns_names` starts with that list and appends the names clients dial that the operator
 leaves out: per-pod Services of exposed replsets, ServiceMesh pod addresses, per-pod mongos
 Services, config server split horizons, replsetOverrides hosts and tls.extraDnsNames.
