@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 import pulumi
@@ -11,7 +12,12 @@ import pulumi_kubernetes as k8s
 from components.config import CLUSTER_KEY, PROJECT, TLS_KEY, Settings, load_settings
 from components.config_install import load_install
 from components.installs import create_installs
-from components.lifecycle import PreviousDeployment, check_ca_rotation, check_mode_change
+from components.lifecycle import (
+    PreviousDeployment,
+    check_ca_rotation,
+    check_mode_change,
+    expiry_warnings,
+)
 from components.psmdb_tls import PsmdbTls, PsmdbTlsArgs, sha256_fingerprint
 
 
@@ -118,6 +124,9 @@ async def main() -> dict[str, Any]:
     previous = await read_previous_deployment()
     check_ca_rotation(settings.tls.ca_rotation, previous)
     warnings = check_mode_change(settings.tls.mode, settings.cluster.pause, previous)
+    if settings.tls.pulumi_owns_certificates:
+        now = datetime.now(UTC)
+        warnings += expiry_warnings(previous, now, settings.tls.cert_validity_hours)
 
     # Secrets change in place when certificates are re-issued. Without this the provider deletes
     # and recreates them, and the operator could find a Secret missing and make its own.

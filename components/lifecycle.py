@@ -9,7 +9,8 @@ step the cluster is at, and rejects a config that skips a step.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
 from components.config_reader import ConfigError, Section
@@ -84,6 +85,8 @@ class PreviousDeployment:
     tls_mode: str | None
     paused: bool
     ca_rotation: CaRotationConfig | None
+    # Certificate name (ca, ssl, sslInternal) -> expiry time, from the certificateNotAfter output.
+    not_after: Mapping[str, datetime] = field(default_factory=dict)
 
     @staticmethod
     def from_outputs(outputs: Mapping[str, Any]) -> PreviousDeployment | None:
@@ -100,10 +103,17 @@ class PreviousDeployment:
         elif outputs.get("caCertificatePem"):
             # A deployment with a CA but no rotation output has only ever had generation 1.
             ca_rotation = CaRotationConfig(generation=1, phase="complete")
+        not_after = {}
+        for name, value in (outputs.get("certificateNotAfter") or {}).items():
+            try:
+                not_after[name] = datetime.fromisoformat(str(value))
+            except ValueError:
+                continue
         return PreviousDeployment(
             tls_mode=outputs.get("tlsMode"),
             paused=bool(outputs.get("paused", False)),
             ca_rotation=ca_rotation,
+            not_after=not_after,
         )
 
 
@@ -171,5 +181,35 @@ def check_mode_change(mode: str, paused: bool, previous: PreviousDeployment | No
             "different settings may fail to authenticate each other until the restart finishes. "
             "Setting spec.secrets.keyFile through psmdb-tls:cluster.spec keeps keyFile "
             "authentication in every mode."
+        )
+    return warnings
+
+
+def expiry_warnings(
+    previous: PreviousDeployment | None, now: datetime, cert_validity_hours: int
+) -> list[str]:
+    """Return warnings for certificates of the previous deployment that expired or soon will.
+
+    A member certificate past its expiry means the provider's early renewal did not replace it.
+    A CA that expires before a member certificate issued now would is due for rotation, because
+    members stop trusting each other once the CA expires.
+    """
+    if previous is None:
+        return []
+    warnings = []
+    for name in ("ssl", "sslInternal"):
+        expiry = previous.not_after.get(name)
+        if expiry is not None and expiry <= now:
+            warnings.append(
+                f"The {name} member certificate expired at {expiry.isoformat()}. If the preview "
+                "does not replace it, raise psmdb-tls:tls.rotation.certificates by one to "
+                "re-issue both member certificates."
+            )
+    ca_expiry = previous.not_after.get("ca")
+    if ca_expiry is not None and ca_expiry <= now + timedelta(hours=cert_validity_hours):
+        warnings.append(
+            f"The CA expires at {ca_expiry.isoformat()}, before member certificates issued now "
+            "would. Rotate it: raise psmdb-tls:tls.caRotation.generation by one with phase "
+            "trustBoth, then apply newLeaves and complete in later runs."
         )
     return warnings

@@ -421,3 +421,29 @@ def test_rotation_counter_needs_pulumi_source(source):
         run_program(config, now=START)
     assert failure.value.error.key == "psmdb-tls:tls.rotation.certificates"
     assert failure.value.run.resources == []
+
+
+# --- Expiry warnings --------------------------------------------------------------------------
+
+
+def test_expired_member_certificate_warns():
+    config = base_config(certValidityHours=1, earlyRenewalHours=0)
+    first = run_program(config, now=START - timedelta(hours=2))
+    second = run_program(config, state=first.state, now=START)
+    messages = [w.message for w in second.warnings if "member certificate expired" in w.message]
+    assert len(messages) == 2
+    assert "tls.rotation.certificates" in messages[0]
+
+
+def test_ca_expiring_before_leaves_warns():
+    config = base_config(caValidityHours=10, certValidityHours=10, earlyRenewalHours=0)
+    first = run_program(config, now=START)
+    second = run_program(config, state=first.state, now=START)
+    messages = [w.message for w in second.warnings if "The CA expires" in w.message]
+    assert len(messages) == 1
+    assert "tls.caRotation.generation" in messages[0]
+
+
+def test_healthy_certificates_no_warning():
+    first, second = deploy(base_config(), base_config())
+    assert second.warnings == []
