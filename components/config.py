@@ -18,6 +18,7 @@ from components.config_model import (
     CONFIG_SERVER_NAME,
     DNS_MODES,
     KEY_ALGORITHMS,
+    MAX_VALIDITY_HOURS,
     PROJECT,
     TLS_KEY,
     TLS_MODES,
@@ -80,9 +81,9 @@ def parse_tls(section: Section) -> TlsConfig:
     # The operator's self-signed certificates lack names clients dial, so its default stays true.
     allow_invalid = section.boolean("allowInvalidCertificates", source == "operator")
     key_algorithm = section.string("keyAlgorithm", "RSA-2048", tuple(KEY_ALGORITHMS))
-    ca_hours = section.integer("caValidityHours", 87600, minimum=1)
-    cert_hours = section.integer("certValidityHours", 8760, minimum=1)
-    renewal_hours = section.integer("earlyRenewalHours", 720, minimum=0)
+    ca_hours = section.integer("caValidityHours", 87600, minimum=1, maximum=MAX_VALIDITY_HOURS)
+    cert_hours = section.integer("certValidityHours", 8760, minimum=1, maximum=MAX_VALIDITY_HOURS)
+    renewal_hours = section.integer("earlyRenewalHours", 720, minimum=0, maximum=MAX_VALIDITY_HOURS)
     if cert_hours <= renewal_hours:
         raise ConfigError(
             section.path("certValidityHours"),

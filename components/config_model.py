@@ -152,6 +152,13 @@ OWNED_SPEC_FIELDS = {
     "pause": "cluster.pause",
 }
 CONFIG_SERVER_NAME = "cfg"
+# The operator rejects a cluster whose name and replset name together are longer than this
+# (clusterNameMaxLen in pkg/apis/psmdb/v1/psmdb_defaults.go, v1.22.0).
+CLUSTER_AND_REPLSET_NAME_MAX = 50
+# Oldest crVersion this program supports: spec.tls.mode and spec.unsafeFlags arrived in 1.16.0.
+MIN_CR_VERSION = "1.16.0"
+# Go's time.Duration holds at most about 2,562,047 hours, and pulumi-tls computes validity with it.
+MAX_VALIDITY_HOURS = 2_562_047
 
 
 @dataclass(frozen=True)
@@ -167,6 +174,9 @@ class ReplsetConfig:
     overrides: Mapping[str, Mapping[str, Any]]
     # The replset's CR entry: name, size and every passthrough field.
     spec: Mapping[str, Any]
+    # Pod name prefix and pod count of each StatefulSet of the replset: the members, then any
+    # enabled arbiter (-arbiter), non-voting (-nv) and hidden (-hidden) members.
+    pod_groups: tuple[tuple[str, int], ...] = ()
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,8 @@ _HOST_LABEL = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
 _SEMVER = re.compile(r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)$")
 
 _MISSING = object()
+# Pass as the default of a Section getter to make the key required.
+REQUIRED: Any = _MISSING
 
 
 class ConfigError(ValueError):
@@ -44,20 +46,22 @@ def format_value(value: Any) -> str:
 
 
 def describe_type(value: Any) -> str:
-    """Return the YAML name of a value's type, as a user sees it in a stack file."""
+    """Return the YAML name of a value's type with its article, such as "an integer" or "null"."""
+    if value is None:
+        return "null"
     if isinstance(value, bool):
-        return "boolean"
+        return "a boolean"
     if isinstance(value, int):
-        return "integer"
+        return "an integer"
     if isinstance(value, float):
-        return "number"
+        return "a number"
     if isinstance(value, str):
-        return "string"
+        return "a string"
     if isinstance(value, Mapping):
-        return "mapping"
+        return "a mapping"
     if isinstance(value, list):
-        return "list"
-    return type(value).__name__
+        return "a list"
+    return f"a {type(value).__name__}"
 
 
 class Section:
@@ -65,7 +69,7 @@ class Section:
 
     def __init__(self, key: str, value: Any) -> None:
         if not isinstance(value, Mapping):
-            raise ConfigError(key, value, f"Expected a mapping, got a {describe_type(value)}.")
+            raise ConfigError(key, value, f"Expected a mapping, got {describe_type(value)}.")
         self.key = key
         self._values: Mapping[str, Any] = value
         self._read: set[str] = set()
@@ -189,25 +193,35 @@ def require_dns_name(key: str, value: Any, allow_wildcard: bool = True) -> str:
     if not isinstance(value, str):
         raise ConfigError(key, value, f"Expected a DNS name string, got {describe_type(value)}.")
     labels = value.split(".")
-    if allow_wildcard and labels[0] == "*" and len(labels) > 1:
+    # OpenSSL matches a wildcard only with at least two labels after it, so "*.com" or
+    # "*.svc" would never match any host name.
+    if allow_wildcard and labels[0] == "*" and len(labels) > 2:
         labels = labels[1:]
-    if is_ip_address(value) or len(value) > 253 or not all(_HOST_LABEL.match(x) for x in labels):
-        wildcard = " An optional '*.' may start it." if allow_wildcard else ""
+    # A name whose last label is all digits reads as an IPv4 address to clients.
+    numeric_tld = labels[-1].isdigit()
+    valid_labels = all(_HOST_LABEL.match(label) for label in labels)
+    if is_ip_address(value) or numeric_tld or len(value) > 253 or not valid_labels:
+        wildcard = (
+            " A '*.' may start it, followed by at least two labels." if allow_wildcard else ""
+        )
         raise ConfigError(
             key,
             value,
-            "Expected a DNS name of dot-separated labels (letters, digits, '-'; at most 63 "
-            f"characters each).{wildcard} IP addresses belong in tls.extraIpAddresses.",
+            "Expected a DNS name of dot-separated labels of letters, digits and '-', at most 63 "
+            f"characters each, the last one not all digits.{wildcard} IP addresses belong in "
+            "tls.extraIpAddresses.",
         )
     return value
 
 
 def is_ip_address(value: str) -> bool:
+    """Tell whether `value` is an IPv4 or IPv6 address without a zone ID such as %eth0."""
     try:
-        ipaddress.ip_address(value)
+        address = ipaddress.ip_address(value)
     except ValueError:
         return False
-    return True
+    # A zone ID names a local interface; it cannot appear in a certificate.
+    return not (isinstance(address, ipaddress.IPv6Address) and address.scope_id)
 
 
 def require_ip_address(key: str, value: Any) -> str:

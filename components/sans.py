@@ -127,11 +127,15 @@ def member_dns_names(cluster: ClusterConfig, tls: TlsConfig) -> list[str]:
     """Return the DNS SANs of both member certificates: the operator's list, then the extras."""
     names = operator_dns_names(cluster)
     for replset in _all_replsets(cluster):
-        service = f"{cluster.name}-{replset.name}"
         # Exposed replsets get one Service per pod named after the pod, and ServiceMesh mode
         # addresses members as <pod>.<namespace>.<suffix>: no operator wildcard covers either.
+        # Arbiter, non-voting and hidden members are pods of their own StatefulSets
+        # (<replset>-arbiter, -nv, -hidden) and get their names the same way.
+        # NOTE: that the operator exposes non-voting and hidden pods is read from its naming
+        # code, not seen in a running cluster.
         if replset.exposed or cluster.dns_mode == "ServiceMesh":
-            names += _pod_service_names(cluster, service, replset.size)
+            for pod_prefix, count in replset.pod_groups:
+                names += _pod_service_names(cluster, pod_prefix, count)
         # Horizons of the config server are missing from the operator's list, and so are all
         # horizons before crVersion 1.22.0.
         names += horizon_hosts(replset)

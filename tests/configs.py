@@ -7,6 +7,13 @@ from typing import Any
 
 CLUSTER = "my-cluster-name"
 NAMESPACE = "psmdb"
+# The operator rejects a replset without volumeSpec.
+VOLUME = {"persistentVolumeClaim": {"resources": {"requests": {"storage": "3Gi"}}}}
+
+
+def replset(name: str = "rs0", size: int = 3, **fields: Any) -> dict[str, Any]:
+    """Return a replset entry with a volumeSpec, as psmdb-tls:cluster.replsets takes it."""
+    return {"name": name, "size": size, "volumeSpec": copy.deepcopy(VOLUME), **fields}
 
 
 def base_config(**tls: Any) -> dict[str, Any]:
@@ -17,7 +24,7 @@ def base_config(**tls: Any) -> dict[str, Any]:
             "namespace": NAMESPACE,
             "crVersion": "1.22.0",
             "image": "percona/percona-server-mongodb:8.0.19-7",
-            "replsets": [{"name": "rs0", "size": 3}],
+            "replsets": [replset("rs0", 3)],
         },
         "psmdb-tls:tls": {"mode": "preferTLS", "certificateSource": "pulumi", **tls},
     }
@@ -40,8 +47,12 @@ def with_tls(config: dict[str, Any], **tls: Any) -> dict[str, Any]:
 def sharded(config: dict[str, Any]) -> dict[str, Any]:
     return with_cluster(
         config,
-        replsets=[{"name": "rs0", "size": 3}, {"name": "rs1", "size": 3}],
-        sharding={"enabled": True, "configsvrReplSet": {"size": 3}, "mongos": {"size": 2}},
+        replsets=[replset("rs0", 3), replset("rs1", 3)],
+        sharding={
+            "enabled": True,
+            "configsvrReplSet": {"size": 3, "volumeSpec": VOLUME},
+            "mongos": {"size": 2},
+        },
     )
 
 
@@ -54,13 +65,13 @@ def split_horizons(config: dict[str, Any]) -> dict[str, Any]:
         f"{CLUSTER}-rs0-{index}": {"external": f"rs0-{index}.db.example.com:27017"}
         for index in range(3)
     }
-    return with_cluster(config, replsets=[{"name": "rs0", "size": 3, "splitHorizons": horizons}])
+    return with_cluster(config, replsets=[replset("rs0", 3, splitHorizons=horizons)])
 
 
 def exposed(config: dict[str, Any]) -> dict[str, Any]:
     return with_cluster(
         config,
-        replsets=[{"name": "rs0", "size": 3, "expose": {"enabled": True, "type": "LoadBalancer"}}],
+        replsets=[replset("rs0", 3, expose={"enabled": True, "type": "LoadBalancer"})],
     )
 
 

@@ -326,10 +326,128 @@ def test_missing_required_field_rejected(field):
 
 
 def test_long_cluster_name_rejected():
-    config = set_path(base_config(), f"{C}.name", "a" * 60)
+    config = set_path(base_config(), f"{C}.name", "a" * 64)
     with pytest.raises(ConfigError) as failure:
         load_settings(config)
     assert failure.value.key == f"{C}.name"
+
+
+def test_long_cluster_and_replset_rejected():
+    config = set_path(base_config(), f"{C}.name", "a" * 48)
+    with pytest.raises(ConfigError) as failure:
+        load_settings(config)
+    assert failure.value.key == f"{C}.replsets[0].name"
+    assert "50" in str(failure.value)
+
+
+HORIZONS = {f"{CLUSTER}-rs0-{i}": {"external": f"rs0-{i}.example.com"} for i in range(3)}
+
+# (case id, config path, new value, key expected in the error)
+MORE_INVALID_CASES = [
+    ("cr version too old", f"{C}.crVersion", "1.15.0", f"{C}.crVersion"),
+    ("even size", f"{C}.replsets.0.size", 2, f"{C}.replsets[0].size"),
+    ("size one", f"{C}.replsets.0.size", 1, f"{C}.replsets[0].size"),
+    ("size null", f"{C}.replsets.0.size", None, f"{C}.replsets[0].size"),
+    ("size over int32", f"{C}.replsets.0.size", 2**31 + 1, f"{C}.replsets[0].size"),
+    (
+        "arbiter with odd size",
+        f"{C}.replsets.0.arbiter",
+        {"enabled": True, "size": 1},
+        f"{C}.replsets[0].size",
+    ),
+    ("no volume spec", f"{C}.replsets.0.volumeSpec", None, f"{C}.replsets[0].volumeSpec"),
+    ("replset named mongos", f"{C}.replsets.0.name", "mongos", f"{C}.replsets[0].name"),
+    ("spec null", f"{C}.spec", {"secrets": None}, f"{C}.spec.secrets"),
+    ("spec nested null", f"{C}.spec", {"pmm": {"enabled": None}}, f"{C}.spec.pmm.enabled"),
+    ("spec unsafe flags list", f"{C}.spec", {"unsafeFlags": []}, f"{C}.spec.unsafeFlags"),
+    ("ip zone id", f"{T}.extraIpAddresses", ["fe80::1%eth0"], f"{T}.extraIpAddresses[0]"),
+    ("ca validity overflow", f"{T}.caValidityHours", 10**9, f"{T}.caValidityHours"),
+    ("wildcard one label", f"{T}.extraDnsNames", ["*.com"], f"{T}.extraDnsNames[0]"),
+    ("numeric last label", f"{T}.extraDnsNames", ["1.2.3"], f"{T}.extraDnsNames[0]"),
+    (
+        "ssl mode in configuration",
+        f"{C}.replsets.0.configuration",
+        "net:\n  ssl:\n    mode: requireSSL\n",
+        f"{C}.replsets[0].configuration (net.ssl.mode)",
+    ),
+    (
+        "override horizons list",
+        f"{C}.replsets.0.replsetOverrides",
+        {f"{CLUSTER}-rs0-0": {"horizons": ["a"]}},
+        f"{C}.replsets[0].replsetOverrides.{CLUSTER}-rs0-0.horizons",
+    ),
+    (
+        "horizons missing pod",
+        f"{C}.replsets.0.splitHorizons",
+        {k: v for k, v in HORIZONS.items() if not k.endswith("-2")},
+        f"{C}.replsets[0].splitHorizons",
+    ),
+    (
+        "horizon beyond size",
+        f"{C}.replsets.0.splitHorizons",
+        {**HORIZONS, f"{CLUSTER}-rs0-3": {"external": "x.example.com"}},
+        f"{C}.replsets[0].splitHorizons.{CLUSTER}-rs0-3",
+    ),
+    (
+        "horizon names differ",
+        f"{C}.replsets.0.splitHorizons",
+        {**HORIZONS, f"{CLUSTER}-rs0-2": {"other": "x.example.com"}},
+        f"{C}.replsets[0].splitHorizons.{CLUSTER}-rs0-2",
+    ),
+    (
+        "horizon host shared",
+        f"{C}.replsets.0.splitHorizons",
+        {**HORIZONS, f"{CLUSTER}-rs0-2": {"external": "rs0-0.example.com"}},
+        f"{C}.replsets[0].splitHorizons.{CLUSTER}-rs0-2.external",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "key"),
+    [case[1:] for case in MORE_INVALID_CASES],
+    ids=[case[0] for case in MORE_INVALID_CASES],
+)
+def test_operator_rules_rejected(path, value, key):
+    config = set_path(base_config(), path, value)
+    if value is None and path.endswith("volumeSpec"):
+        del config[C]["replsets"][0]["volumeSpec"]
+    with pytest.raises(ProgramFailed) as failure:
+        run_program(config)
+    assert isinstance(failure.value.error, ConfigError)
+    assert failure.value.error.key == key
+    assert failure.value.run.resources == []
+
+
+def test_unsafe_flag_allows_small_replset():
+    config = set_path(base_config(), f"{C}.replsets.0.size", 1)
+    config[C]["spec"] = {"unsafeFlags": {"replsetSize": True}}
+    assert load_settings(config).cluster.replsets[0].size == 1
+
+
+def test_arbiter_with_even_size_accepted():
+    config = set_path(base_config(), f"{C}.replsets.0.size", 4)
+    config[C]["replsets"][0]["arbiter"] = {"enabled": True, "size": 1}
+    groups = load_settings(config).cluster.replsets[0].pod_groups
+    assert groups == ((f"{CLUSTER}-rs0", 4), (f"{CLUSTER}-rs0-arbiter", 1))
+
+
+@pytest.mark.parametrize("host", ["fd00::5", "[fd00::5]:27017"])
+def test_ipv6_override_host_accepted(host):
+    config = set_path(
+        base_config(), f"{C}.replsets.0.replsetOverrides", {f"{CLUSTER}-rs0-0": {"host": host}}
+    )
+    settings = load_settings(config)
+    from components.sans import member_ip_addresses
+
+    assert member_ip_addresses(settings.cluster, settings.tls) == ["fd00::5"]
+
+
+def test_null_type_named_in_message():
+    config = set_path(base_config(), f"{T}.mode", 3)
+    with pytest.raises(ConfigError) as failure:
+        load_settings(config)
+    assert "got an integer" in str(failure.value)
 
 
 def test_defaults_for_pulumi_source():

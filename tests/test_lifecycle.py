@@ -11,7 +11,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from cryptography import x509
 
-from tests.configs import CLUSTER, NAMESPACE, base_config, with_cluster, with_tls
+from tests.configs import CLUSTER, NAMESPACE, base_config, replset, with_cluster, with_tls
 from tests.harness import ProgramFailed, ProgramRun, run_program
 from tests.program_views import CUSTOM_RESOURCE, SECRET, custom_resource, tls_secret
 from tests.tls_checks import Identity, handshake
@@ -73,7 +73,9 @@ def common_name(name: x509.Name) -> str:
 def ca_bundle_subjects(run: ProgramRun) -> list[str]:
     """Return the common names of the CAs in the internal Secret's ca.crt, in bundle order."""
     bundle = tls_secret(run, SSL_INTERNAL).ca_bundle_pem.encode()
-    return [common_name(certificate.subject) for certificate in x509.load_pem_x509_certificates(bundle)]
+    return [
+        common_name(certificate.subject) for certificate in x509.load_pem_x509_certificates(bundle)
+    ]
 
 
 # --- Stable previews --------------------------------------------------------------------------
@@ -92,7 +94,7 @@ def test_unchanged_rerun_changes_nothing():
     "change",
     [
         with_tls(base_config(), mode="requireTLS"),
-        with_cluster(base_config(), replsets=[{"name": "rs0", "size": 5}]),
+        with_cluster(base_config(), replsets=[replset("rs0", 5)]),
         with_cluster(base_config(), image="percona/percona-server-mongodb:8.0.20-8"),
         with_cluster(base_config(), spec={"pmm": {"enabled": False}}),
     ],
@@ -106,7 +108,7 @@ def test_cluster_changes_touch_only_cr(change):
 @pytest.mark.parametrize(
     "change",
     [
-        with_cluster(base_config(), replsets=[{"name": "rs0", "size": 3}, {"name": "rs1", "size": 3}]),
+        with_cluster(base_config(), replsets=[replset("rs0", 3), replset("rs1", 3)]),
         with_tls(base_config(), extraDnsNames=["mongo.example.com"]),
     ],
     ids=["new-replset", "extra-dns-name"],
@@ -123,9 +125,7 @@ def test_new_names_reissue_leaves_only(change):
 
 
 def test_new_names_keep_ca_and_keys():
-    _, second = deploy(
-        base_config(), with_tls(base_config(), extraDnsNames=["mongo.example.com"])
-    )
+    _, second = deploy(base_config(), with_tls(base_config(), extraDnsNames=["mongo.example.com"]))
     for name in CA_RESOURCES | LEAF_KEYS:
         assert operations(second)[name] == "same", name
 
@@ -199,7 +199,12 @@ def rotation_runs() -> dict[str, ProgramRun]:
     before, trust_both, new_leaves, complete = deploy(
         base_config(), rotation("trustBoth"), rotation("newLeaves"), rotation("complete")
     )
-    return {"before": before, "trustBoth": trust_both, "newLeaves": new_leaves, "complete": complete}
+    return {
+        "before": before,
+        "trustBoth": trust_both,
+        "newLeaves": new_leaves,
+        "complete": complete,
+    }
 
 
 def test_trust_both_adds_new_ca_only(rotation_runs):
@@ -235,8 +240,14 @@ def test_new_leaves_resigns_with_new_ca(rotation_runs):
 
 def test_new_leaves_unprotects_old_ca(rotation_runs):
     run = rotation_runs["newLeaves"]
-    assert run.find("tls:index/selfSignedCert:SelfSignedCert", f"{CLUSTER}-ca-cert").options.protect is False
-    assert run.find("tls:index/selfSignedCert:SelfSignedCert", f"{CLUSTER}-ca-2-cert").options.protect is True
+    assert (
+        run.find("tls:index/selfSignedCert:SelfSignedCert", f"{CLUSTER}-ca-cert").options.protect
+        is False
+    )
+    assert (
+        run.find("tls:index/selfSignedCert:SelfSignedCert", f"{CLUSTER}-ca-2-cert").options.protect
+        is True
+    )
 
 
 def test_complete_deletes_old_ca(rotation_runs):
@@ -252,14 +263,23 @@ def test_rotation_outputs_show_both_cas(rotation_runs):
     outputs = rotation_runs["trustBoth"].stack_outputs
     assert outputs["caRotation"]["phase"] == "trustBoth"
     assert outputs["caRotation"]["generation"] == 2
-    assert outputs["caRotation"]["previousCaFingerprintSha256"] == rotation_runs["before"].stack_outputs["caFingerprintSha256"]
-    assert outputs["caRotation"]["caFingerprintSha256"] != outputs["caRotation"]["previousCaFingerprintSha256"]
+    assert (
+        outputs["caRotation"]["previousCaFingerprintSha256"]
+        == rotation_runs["before"].stack_outputs["caFingerprintSha256"]
+    )
+    assert (
+        outputs["caRotation"]["caFingerprintSha256"]
+        != outputs["caRotation"]["previousCaFingerprintSha256"]
+    )
 
 
 def test_complete_outputs_one_ca(rotation_runs):
     outputs = rotation_runs["complete"].stack_outputs
     assert "previousCaFingerprintSha256" not in outputs["caRotation"]
-    assert outputs["caFingerprintSha256"] == rotation_runs["trustBoth"].stack_outputs["caRotation"]["caFingerprintSha256"]
+    assert (
+        outputs["caFingerprintSha256"]
+        == rotation_runs["trustBoth"].stack_outputs["caRotation"]["caFingerprintSha256"]
+    )
 
 
 @pytest.mark.parametrize(
@@ -294,7 +314,9 @@ def test_external_secret_follows_rotation(rotation_runs):
 
 
 def test_next_rotation_starts_from_complete(rotation_runs):
-    third = run_program(rotation("trustBoth", generation=3), state=rotation_runs["complete"].state, now=START)
+    third = run_program(
+        rotation("trustBoth", generation=3), state=rotation_runs["complete"].state, now=START
+    )
     assert ca_bundle_subjects(third) == [f"{CLUSTER} CA 3", f"{CLUSTER} CA 2"]
 
 
@@ -308,7 +330,14 @@ def test_next_rotation_starts_from_complete(rotation_runs):
         ([base_config(), rotation("trustBoth"), rotation("newLeaves")], rotation("trustBoth")),
         ([base_config(), rotation("trustBoth")], base_config()),
     ],
-    ids=["skip-trust-both", "jump-to-complete", "skip-generation", "skip-new-leaves", "go-back", "abandon"],
+    ids=[
+        "skip-trust-both",
+        "jump-to-complete",
+        "skip-generation",
+        "skip-new-leaves",
+        "go-back",
+        "abandon",
+    ],
 )
 def test_rotation_jump_rejected(steps, bad):
     runs = deploy(*steps)
@@ -335,7 +364,9 @@ def test_first_generation_cannot_rotate(generation, phase):
 
 def test_rotation_needs_pulumi_source():
     config = with_tls(
-        base_config(), certificateSource="operator", caRotation={"generation": 2, "phase": "trustBoth"}
+        base_config(),
+        certificateSource="operator",
+        caRotation={"generation": 2, "phase": "trustBoth"},
     )
     with pytest.raises(ProgramFailed) as failure:
         run_program(config, now=START)
@@ -351,7 +382,12 @@ def mode(mode_name: str, pause: bool = False):
 
 @pytest.mark.parametrize(
     ("before", "after"),
-    [("preferTLS", "disabled"), ("disabled", "preferTLS"), ("disabled", "requireTLS"), ("allowTLS", "disabled")],
+    [
+        ("preferTLS", "disabled"),
+        ("disabled", "preferTLS"),
+        ("disabled", "requireTLS"),
+        ("allowTLS", "disabled"),
+    ],
 )
 def test_unpaused_switch_to_or_from_disabled_rejected(before, after):
     runs = deploy(mode(before))
@@ -400,7 +436,9 @@ def test_disable_keeps_certificates():
     assert changed(runs[-1]) == {CLUSTER_RESOURCE: "update"}
 
 
-@pytest.mark.parametrize(("before", "after"), [("preferTLS", "allowTLS"), ("allowTLS", "requireTLS")])
+@pytest.mark.parametrize(
+    ("before", "after"), [("preferTLS", "allowTLS"), ("allowTLS", "requireTLS")]
+)
 def test_allow_tls_switch_warns(before, after):
     second = deploy(mode(before), mode(after))[-1]
     cr = second.find(CUSTOM_RESOURCE)

@@ -10,7 +10,15 @@ from typing import Any
 import pytest
 from cryptography import x509
 
-from tests.configs import CLUSTER, NAMESPACE, TOPOLOGIES, base_config, with_cluster, with_tls
+from tests.configs import (
+    CLUSTER,
+    NAMESPACE,
+    TOPOLOGIES,
+    base_config,
+    replset,
+    with_cluster,
+    with_tls,
+)
 from tests.crd_schemas import requires_schemas, validate_custom_resource
 from tests.harness import REPO_ROOT, ProgramRun, load_stack_config, run_program
 from tests.program_views import (
@@ -400,3 +408,22 @@ def test_runs_leave_config_untouched():
     snapshot = copy.deepcopy(config)
     run_config(config)
     assert config == snapshot
+
+
+@pytest.mark.parametrize("dns_mode", ["ServiceMesh", "Internal"])
+def test_extra_member_pods_served(dns_mode):
+    members = replset(
+        "rs0",
+        4,
+        arbiter={"enabled": True, "size": 1},
+        nonvoting={"enabled": True, "size": 2},
+        hidden={"enabled": True, "size": 1},
+        expose={"enabled": dns_mode == "Internal"},
+    )
+    config = with_cluster(base_config(), clusterServiceDNSMode=dns_mode, replsets=[members])
+    secret = tls_secret(run_config(config), SSL_INTERNAL)
+    prefix = f"{CLUSTER}-rs0"
+    for pod in (f"{prefix}-arbiter-0", f"{prefix}-nv-1", f"{prefix}-hidden-0", f"{prefix}-3"):
+        name = f"{pod}.{NAMESPACE}.svc.cluster.local"
+        result = handshake(secret.identity, secret.ca_bundle_pem, name)
+        assert result.ok, f"{name}: {result.error}"

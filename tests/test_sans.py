@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from components.config import load_settings
 from components.sans import member_dns_names, member_ip_addresses, operator_dns_names
-from tests.configs import CLUSTER, base_config, exposed, service_mesh, sharded, split_horizons, with_cluster, with_tls
+from tests.configs import (
+    CLUSTER,
+    base_config,
+    exposed,
+    replset,
+    service_mesh,
+    sharded,
+    split_horizons,
+    with_cluster,
+    with_tls,
+)
 
 # The dnsNames the operator v1.22.0 e2e test split-horizon expects for cluster some-name with
 # one replset rs0 whose three pods have horizons some-name-rs0-<i>.clouddemo.xyz.
@@ -54,7 +64,7 @@ def fixture_settings(cr_version="1.22.0"):
         name="some-name",
         namespace="name-space",
         crVersion=cr_version,
-        replsets=[{"name": "rs0", "size": 3, "splitHorizons": horizons}],
+        replsets=[replset("rs0", 3, splitHorizons=horizons)],
     )
     return settings_of(config)
 
@@ -114,9 +124,7 @@ def test_exposed_replset_gets_pod_service_names():
 
 
 def test_pod_names_follow_size_above_seven():
-    config = with_cluster(
-        base_config(), replsets=[{"name": "rs0", "size": 9, "expose": {"enabled": True}}]
-    )
+    config = with_cluster(base_config(), replsets=[replset("rs0", 9, expose={"enabled": True})])
     settings = settings_of(config)
     names = member_dns_names(settings.cluster, settings.tls)
     assert f"{CLUSTER}-rs0-8.psmdb.svc.cluster.local" in names
@@ -126,7 +134,7 @@ def test_scaling_within_seven_keeps_names():
     small = settings_of(exposed(base_config()))
     config = with_cluster(
         base_config(),
-        replsets=[{"name": "rs0", "size": 5, "expose": {"enabled": True, "type": "LoadBalancer"}}],
+        replsets=[replset("rs0", 5, expose={"enabled": True, "type": "LoadBalancer"})],
     )
     larger = settings_of(config)
     assert member_dns_names(small.cluster, small.tls) == member_dns_names(
@@ -165,8 +173,7 @@ def test_override_horizons_alone_add_nothing():
         base_config(),
         replsets=[
             {
-                "name": "rs0",
-                "size": 3,
+                **replset("rs0", 3),
                 "replsetOverrides": {
                     f"{CLUSTER}-rs0-0": {"horizons": {"external": "only.example.com"}}
                 },
@@ -194,8 +201,7 @@ def test_override_hosts_become_sans():
         base_config(),
         replsets=[
             {
-                "name": "rs0",
-                "size": 3,
+                **replset("rs0", 3),
                 "replsetOverrides": {
                     f"{CLUSTER}-rs0-0": {"host": "rs0-a.example.com:27017"},
                     f"{CLUSTER}-rs0-1": {"host": "203.0.113.7"},
