@@ -11,6 +11,12 @@ import pulumi_kubernetes as k8s
 
 from components.config import CLUSTER_KEY, PROJECT, TLS_KEY, Settings, load_settings
 from components.config_install import load_install
+from components.deployment_checks import (
+    check_certificate_source,
+    check_cluster_identity,
+    check_organization,
+    deployed_ca_settings,
+)
 from components.installs import create_installs
 from components.lifecycle import (
     PreviousDeployment,
@@ -61,6 +67,8 @@ def export_outputs(cluster_tls: PsmdbTls, settings: Settings) -> dict[str, Any]:
     """Return the stack outputs. No private key reaches any of them."""
     tls = settings.tls
     outputs: dict[str, Any] = {
+        "clusterName": settings.cluster.name,
+        "namespace": settings.cluster.namespace,
         "tlsMode": tls.mode,
         "paused": settings.cluster.pause,
         "certificateSource": tls.certificate_source,
@@ -69,6 +77,17 @@ def export_outputs(cluster_tls: PsmdbTls, settings: Settings) -> dict[str, Any]:
         "dnsNames": cluster_tls.dns_names,
         "ipAddresses": cluster_tls.ip_addresses,
     }
+    if tls.certificate_source != "operator":
+        outputs["organization"] = tls.organization
+    if cluster_tls.cas:
+        # Read back by the next run, so that each CA keeps the settings it was made with.
+        outputs["caSettings"] = {
+            str(generation): {
+                "keyAlgorithm": ca.key_algorithm,
+                "validityHours": ca.validity_hours,
+            }
+            for generation, ca in cluster_tls.ca_settings().items()
+        }
     if cluster_tls.cert_manager is not None:
         outputs.update(cert_manager_outputs(cluster_tls))
 
@@ -122,7 +141,11 @@ async def main() -> dict[str, Any]:
     # The previous deployment's outputs tell which rotation phase and TLS mode the cluster is
     # in. They are read before any resource is registered, so a skipped step fails cleanly.
     previous = await read_previous_deployment()
+    check_cluster_identity(settings, previous)
+    check_organization(settings, previous)
+    check_certificate_source(settings, previous)
     check_ca_rotation(settings.tls.ca_rotation, previous)
+    ca_settings = deployed_ca_settings(settings, previous)
     warnings = check_mode_change(settings.tls.mode, settings.cluster.pause, previous)
     if settings.tls.pulumi_owns_certificates:
         now = datetime.now(UTC)
@@ -136,7 +159,7 @@ async def main() -> dict[str, Any]:
     )
     cluster_tls = PsmdbTls(
         settings.cluster.name,
-        PsmdbTlsArgs(settings=settings, installs=installs),
+        PsmdbTlsArgs(settings=settings, installs=installs, deployed_ca_settings=ca_settings),
         opts=pulumi.ResourceOptions(providers={"kubernetes": kubernetes}),
     )
     for warning in warnings:

@@ -79,6 +79,14 @@ def parse_ca_rotation(section: Section) -> CaRotationConfig:
 
 
 @dataclass(frozen=True)
+class CaSettings:
+    """Settings a deployed CA generation was made with; changing them would replace that CA."""
+
+    key_algorithm: str
+    validity_hours: int
+
+
+@dataclass(frozen=True)
 class PreviousDeployment:
     """Settings the previous `pulumi up` of this stack applied, read from its stack outputs."""
 
@@ -87,6 +95,11 @@ class PreviousDeployment:
     ca_rotation: CaRotationConfig | None
     # Certificate name (ca, ssl, sslInternal) -> expiry time, from the certificateNotAfter output.
     not_after: Mapping[str, datetime] = field(default_factory=dict)
+    cluster_name: str | None = None
+    namespace: str | None = None
+    organization: str | None = None
+    # CA generation -> settings, for every Pulumi-made CA that exists.
+    ca_settings: Mapping[int, CaSettings] = field(default_factory=dict)
 
     @staticmethod
     def from_outputs(outputs: Mapping[str, Any]) -> PreviousDeployment | None:
@@ -109,11 +122,22 @@ class PreviousDeployment:
                 not_after[name] = datetime.fromisoformat(str(value))
             except ValueError:
                 continue
+        ca_settings = {
+            int(generation): CaSettings(
+                key_algorithm=str(values["keyAlgorithm"]),
+                validity_hours=int(values["validityHours"]),
+            )
+            for generation, values in (outputs.get("caSettings") or {}).items()
+        }
         return PreviousDeployment(
             tls_mode=outputs.get("tlsMode"),
             paused=bool(outputs.get("paused", False)),
             ca_rotation=ca_rotation,
             not_after=not_after,
+            cluster_name=outputs.get("clusterName"),
+            namespace=outputs.get("namespace"),
+            organization=outputs.get("organization"),
+            ca_settings=ca_settings,
         )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import pulumi
@@ -19,6 +20,7 @@ from components.certificates import (
 from components.cluster_resource import API_VERSION, KIND, OPERATOR_ANNOTATIONS, build_spec
 from components.config import Settings
 from components.installs import Installs
+from components.lifecycle import CaSettings
 from components.sans import member_dns_names, member_ip_addresses
 from components.tls_secret import tls_secret
 
@@ -39,6 +41,9 @@ class PsmdbTlsArgs:
     settings: Settings
     # What this run installs (namespace, cert-manager, operator) for the objects here to wait for.
     installs: Installs = field(default_factory=Installs)
+    # Settings of the CA generations already deployed; each keeps them, since new ones would
+    # replace it.
+    deployed_ca_settings: Mapping[int, CaSettings] = field(default_factory=dict)
 
 
 class PsmdbTls(pulumi.ComponentResource):
@@ -75,6 +80,7 @@ class PsmdbTls(pulumi.ComponentResource):
         self.ca_bundle_pem = None
         self.cert_manager = None
         self._installs = args.installs
+        self._deployed_ca_settings = args.deployed_ca_settings
 
         if tls.pulumi_owns_certificates:
             self._create_certificates(name)
@@ -103,21 +109,10 @@ class PsmdbTls(pulumi.ComponentResource):
         rotation = tls.ca_rotation
         generations = sorted(set(rotation.trusted_generations), reverse=True)
         for generation in generations:
-            self.cas[generation] = CertificateAuthority(
-                ca_resource_name(name, generation),
-                CertificateAuthorityArgs(
-                    common_name=f"{cluster.name} CA {generation}",
-                    organization=tls.organization,
-                    key_algorithm=tls.key_algorithm,
-                    validity_hours=tls.ca_validity_hours,
-                    # In newLeaves nothing is signed by the old CA any more, and it must be
-                    # unprotected one run before `complete` removes it.
-                    protect=not (
-                        rotation.phase == "newLeaves" and generation < rotation.generation
-                    ),
-                ),
-                opts=pulumi.ResourceOptions(parent=self),
-            )
+            # In newLeaves nothing is signed by the old CA any more, and it must be unprotected
+            # one run before `complete` removes it.
+            retiring = rotation.phase == "newLeaves" and generation < rotation.generation
+            self.cas[generation] = self._certificate_authority(name, generation, not retiring)
         # Every PEM output of pulumi-tls ends with a newline, so joining makes a valid bundle.
         self.ca_bundle_pem = pulumi.Output.all(
             *[self.cas[generation].certificate.cert_pem for generation in generations]
@@ -148,6 +143,35 @@ class PsmdbTls(pulumi.ComponentResource):
                     ),
                 )
             )
+
+    def _certificate_authority(
+        self, name: str, generation: int, protect: bool
+    ) -> CertificateAuthority:
+        """Create the CA of a generation, with the settings it was deployed with if it exists."""
+        tls = self._settings.tls
+        deployed = self._deployed_ca_settings.get(generation)
+        return CertificateAuthority(
+            ca_resource_name(name, generation),
+            CertificateAuthorityArgs(
+                common_name=f"{self._settings.cluster.name} CA {generation}",
+                organization=tls.organization,
+                key_algorithm=deployed.key_algorithm if deployed else tls.key_algorithm,
+                validity_hours=deployed.validity_hours if deployed else tls.ca_validity_hours,
+                protect=protect,
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+    def ca_settings(self) -> dict[int, CaSettings]:
+        """Return the settings of every CA this run keeps, by generation."""
+        tls = self._settings.tls
+        configured = CaSettings(
+            key_algorithm=tls.key_algorithm, validity_hours=tls.ca_validity_hours
+        )
+        return {
+            generation: self._deployed_ca_settings.get(generation, configured)
+            for generation in sorted(self.cas)
+        }
 
     def _member_certificate(self, name: str, signer: CertificateAuthority) -> MemberCertificate:
         tls = self._settings.tls
@@ -187,16 +211,7 @@ class PsmdbTls(pulumi.ComponentResource):
         if tls.cert_manager.issuer == "pulumiCa":
             # The resource name and arguments of the generation 1 CA of certificateSource pulumi,
             # so switching between the two sources keeps the CA that clients trust.
-            ca = self.cas[1] = CertificateAuthority(
-                ca_resource_name(name, 1),
-                CertificateAuthorityArgs(
-                    common_name=f"{cluster.name} CA 1",
-                    organization=tls.organization,
-                    key_algorithm=tls.key_algorithm,
-                    validity_hours=tls.ca_validity_hours,
-                ),
-                opts=pulumi.ResourceOptions(parent=self),
-            )
+            ca = self.cas[1] = self._certificate_authority(name, 1, protect=True)
             self.ca_bundle_pem = ca.certificate.cert_pem
         self.cert_manager = CertManagerTls(
             f"{name}-cert-manager",
