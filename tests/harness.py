@@ -315,6 +315,9 @@ def _start_runtime(
     logger: logging.Logger,
 ) -> None:
     """Point the Pulumi runtime at the emulated engine, with no resource registered yet."""
+    # An output that an earlier run left tracked would make the wait_for_rpcs call below
+    # re-raise that run's error.
+    _discard_tracked_outputs()
     settings.ROOT.set(None)
     pulumi.runtime.set_mocks(
         providers,
@@ -357,6 +360,7 @@ def _execute(program: Callable[[], object] | None) -> BaseException | None:
     finally:
         os.chdir(previous_directory)
         _drain_event_loop()
+        _discard_tracked_outputs()
     return None
 
 
@@ -380,6 +384,30 @@ def _drain_event_loop() -> None:
     pending = [task for task in asyncio.all_tasks(loop) if not task.done()]
     if pending:
         loop.run_until_complete(asyncio.wait(pending, timeout=5))
+
+
+def _discard_tracked_outputs() -> None:
+    """Stop tracking the outputs of a finished run, so that the next run starts clean.
+
+    The SDK (pulumi 3.272) keeps a failed output in ``SETTINGS.outputs`` so that
+    ``wait_for_rpcs`` re-raises its error when the program exits. But ``wait_for_rpcs`` raises
+    at the first failed RPC before it awaits the tracked outputs, and ``set_mocks`` does not
+    replace the set. ``pulumi.runtime.test`` likewise clears the set before each test.
+    Outputs still unfinished are cancelled.
+    """
+    with settings.SETTINGS.lock:
+        leftovers = list(settings.SETTINGS.outputs)
+        settings.SETTINGS.outputs.clear()
+    unfinished = [future for future in leftovers if not future.done()]
+    for future in unfinished:
+        future.cancel()
+    if unfinished:
+        _ensure_event_loop().run_until_complete(asyncio.wait(unfinished, timeout=5))
+    for future in leftovers:
+        if future.done() and not future.cancelled():
+            # Marks the error retrieved, so the event loop does not report it when the future
+            # is garbage collected. ProgramFailed already carries the run's error.
+            future.exception()
 
 
 def _resource(

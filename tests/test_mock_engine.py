@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 from collections.abc import Callable
@@ -545,6 +546,45 @@ def test_protected_delete_fails() -> None:
     first = run(lambda: tls.PrivateKey("key", algorithm="ED25519", opts=options))
     failure = failure_of(lambda: None, state=first.state)
     assert isinstance(failure.error, EngineError)
+
+
+def awaiting_key_program(**key_args: Any) -> Callable[[], None]:
+    """Return a program that registers a PrivateKey with ``key_args``, then awaits.
+
+    Like ``__main__.py``, it passes an async function to ``pulumi.run``. The await lets the
+    registration start before the program returns, so a failed registration makes the SDK's
+    ``wait_for_rpcs`` raise before it awaits the outputs it tracks, and they stay tracked.
+    """
+
+    async def main() -> dict[str, Any]:
+        tls.PrivateKey("key", **key_args)
+        await asyncio.sleep(0)
+        return {}
+
+    def program() -> None:
+        pulumi.run(main)
+
+    return program
+
+
+def test_run_after_failure_succeeds() -> None:
+    failure = failure_of(awaiting_key_program(algorithm="DSA"))
+    assert isinstance(failure.error, ProviderError)
+    assert failure.error.property == "algorithm"
+
+    result = run(awaiting_key_program(algorithm="ED25519"))
+    assert result.errors == []
+    assert result.operations["key"] == "create"
+
+
+def test_second_failure_reports_own_error() -> None:
+    first = failure_of(awaiting_key_program(algorithm="DSA"))
+    assert isinstance(first.error, ProviderError)
+    assert first.error.property == "algorithm"
+
+    second = failure_of(awaiting_key_program(algorithm="RSA", rsa_bits=512))
+    assert isinstance(second.error, ProviderError)
+    assert second.error.property == "rsaBits"
 
 
 # --- kubernetes -------------------------------------------------------------------------------
