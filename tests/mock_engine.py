@@ -30,7 +30,7 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 import pulumi
 from google.protobuf import empty_pb2
@@ -248,7 +248,7 @@ class LogRecord:
 class RecordingEngine(MockEngine):
     """A ``MockEngine`` that also keeps every log message with its severity and resource URN."""
 
-    SEVERITIES = {
+    SEVERITIES: ClassVar[dict[int, str]] = {
         engine_pb2.DEBUG: "debug",
         engine_pb2.INFO: "info",
         engine_pb2.WARNING: "warning",
@@ -260,7 +260,7 @@ class RecordingEngine(MockEngine):
         self.records: list[LogRecord] = []
         self._lock = threading.Lock()
 
-    def Log(self, request: Any) -> None:  # noqa: N802 (gRPC method name)
+    def Log(self, request: Any) -> None:
         """Record the message, then pass it to the logger like ``MockEngine``."""
         severity = self.SEVERITIES.get(request.severity, "info")
         with self._lock:
@@ -524,12 +524,12 @@ class EmulatedProviders(pulumi.runtime.Mocks):
         if args.options.has_replacement_trigger:
             new_trigger = unwrap_secrets(args.options.replacement_trigger)
             old_trigger = old.replacement_trigger
-            if new_trigger is not None and old_trigger is not None:
-                # NOTE: an unknown trigger in a preview is treated as changed; the engine's
-                # handling of unknown triggers was not checked.
-                if is_unknown(new_trigger) or not values_equal(old_trigger, new_trigger):
-                    diff.replace.append(("__replacementTrigger",))
-                    diff.reasons.append("replacementTrigger changed")
+            both_set = new_trigger is not None and old_trigger is not None
+            # NOTE: an unknown trigger in a preview is treated as changed; the engine's
+            # handling of unknown triggers was not checked.
+            if both_set and (is_unknown(new_trigger) or not values_equal(old_trigger, new_trigger)):
+                diff.replace.append(("__replacementTrigger",))
+                diff.reasons.append("replacementTrigger changed")
 
     def _check_protected_replacement(
         self, args: RegistrationArgs, old: StoredResource, preview: bool
@@ -683,10 +683,7 @@ def _plain_args(args: MockResourceArgs) -> RegistrationArgs:
 
 def _alias_spec_urn(alias: dict[str, Any], args: RegistrationArgs) -> str:
     # NOTE: aliases a child inherits from its parent's aliases are not computed here.
-    if alias.get("noParent"):
-        parent = ""
-    else:
-        parent = alias.get("parentUrn") or args.parent
+    parent = "" if alias.get("noParent") else alias.get("parentUrn") or args.parent
     return build_urn(
         alias.get("stack") or settings.get_stack(),
         alias.get("project") or settings.get_project(),
@@ -793,7 +790,7 @@ class RecordingMonitor(MockMonitor):
         """Build the URN the engine would assign."""
         return build_urn(settings.get_stack(), settings.get_project(), parent, type_, name)
 
-    def RegisterResource(self, request: Any) -> Any:  # noqa: N802 (gRPC method name)
+    def RegisterResource(self, request: Any) -> Any:
         """Record the request, run it through the mocks and respond like ``MockMonitor``."""
         urn = self.make_urn(request.parent, request.type, request.name)
         if request.type == STACK_TYPE:
@@ -820,7 +817,7 @@ class RecordingMonitor(MockMonitor):
         )
         return self._run(registration, request.importId or None)
 
-    def ReadResource(self, request: Any) -> Any:  # noqa: N802 (gRPC method name)
+    def ReadResource(self, request: Any) -> Any:
         """Record a ``Resource.get`` read and serve it from the emulated state."""
         urn = self.make_urn(request.parent, request.type, request.name)
         _ensure_event_loop()
@@ -871,7 +868,7 @@ class RecordingMonitor(MockMonitor):
             urn=registration.urn, id=resource_id or "", object=wire_state
         )
 
-    def RegisterResourceOutputs(self, request: Any) -> Any:  # noqa: N802 (gRPC method name)
+    def RegisterResourceOutputs(self, request: Any) -> Any:
         """Record the outputs a component or the root stack registered."""
         outputs = decode_struct(request.outputs, keep_unknowns=settings.is_dry_run())
         with self._lock:

@@ -71,4 +71,6 @@ def san_dns_names(certificate: x509.Certificate) -> list[str]:
 
 
 def organization(name: x509.Name) -> list[str]:
-    return [attribute.value for attribute in name.get_attributes_for_oid(x509.NameOID.ORGANIZATION_NAME)]  # type: ignore[misc]
+    return [
+        attribute.value for attribute in name.get_attributes_for_oid(x509.NameOID.ORGANIZATION_NAME)
+    ]  # type: ignore[misc]

@@ -18,7 +18,7 @@ from pulumi.runtime import rpc
 
 # pulumi.runtime.rpc has no public name for the key that marks special values (secrets, assets,
 # resource references), so the private constant is read once here.
-SIGNATURE_KEY: str = rpc._special_sig_key  # noqa: SLF001
+SIGNATURE_KEY: str = rpc._special_sig_key
 
 PathElement = str | int
 
@@ -77,9 +77,14 @@ def secret_at(value: Any, path: Sequence[PathElement]) -> bool:
     for element in path:
         if is_secret(current):
             return True
-        if isinstance(current, Mapping) and isinstance(element, str) and element in current:
-            current = current[element]
-        elif isinstance(current, list) and isinstance(element, int) and element < len(current):
+        if (
+            isinstance(current, Mapping)
+            and isinstance(element, str)
+            and element in current
+            or isinstance(current, list)
+            and isinstance(element, int)
+            and element < len(current)
+        ):
             current = current[element]
         else:
             raise KeyError(f"property path {list(path)!r} not found at {element!r}")

@@ -75,7 +75,7 @@ def test_key_algorithm_hint_names_rotation():
 
 
 def test_key_algorithm_changes_with_rotation():
-    first, second = deploy(base_config(), rotation(2, "trustBoth", keyAlgorithm="ECDSA-P256"))
+    _, second = deploy(base_config(), rotation(2, "trustBoth", keyAlgorithm="ECDSA-P256"))
     assert second.operation(SELF_SIGNED, f"{CLUSTER}-ca-cert") == "same"
     assert second.operation(SELF_SIGNED, f"{CLUSTER}-ca-2-cert") == "create"
     bundle = tls_secret(second, f"{CLUSTER}-ssl").ca_bundle_pem.encode()

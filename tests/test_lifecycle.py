@@ -6,7 +6,7 @@ run to the next, and compares what the engine did with each resource.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from cryptography import x509
@@ -20,7 +20,7 @@ SSL = f"{CLUSTER}-ssl"
 SSL_INTERNAL = f"{CLUSTER}-ssl-internal"
 MEMBER = f"{CLUSTER}-rs0-1.{CLUSTER}-rs0.{NAMESPACE}.svc.cluster.local"
 # Real handshakes check validity against the wall clock, so the runs start an hour ago.
-START = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(hours=1)
+START = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
 
 CA_RESOURCES = {f"{CLUSTER}-ca-key", f"{CLUSTER}-ca-cert"}
 CA2_RESOURCES = {f"{CLUSTER}-ca-2-key", f"{CLUSTER}-ca-2-cert"}
@@ -483,5 +483,5 @@ def test_ca_expiring_before_leaves_warns():
 
 
 def test_healthy_certificates_no_warning():
-    first, second = deploy(base_config(), base_config())
+    _, second = deploy(base_config(), base_config())
     assert second.warnings == []

@@ -262,7 +262,7 @@ def test_ed25519_ski_hashes_octet_string(path_lengths: ProgramRun) -> None:
     # Upstream hashes Go's asn1.Marshal of the key: an OCTET STRING (04 20) around 32 bytes.
     cert = certificate(path_lengths, SELF_SIGNED, "ca-0")
     raw = cert.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-    expected = hashlib.sha1(bytes([0x04, 0x20]) + raw).digest()  # noqa: S324
+    expected = hashlib.sha1(bytes([0x04, 0x20]) + raw).digest()
     assert (
         cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value.digest == expected
     )

@@ -70,17 +70,19 @@ def dialed_names(config: dict[str, Any]) -> list[str]:
     if sharding.get("enabled"):
         replsets.append({"name": "cfg", **sharding["configsvrReplSet"]})
     names = ["localhost"]
-    for replset in replsets:
-        service = f"{CLUSTER}-{replset['name']}"
+    for entry in replsets:
+        service = f"{CLUSTER}-{entry['name']}"
         names += [service, f"{service}.{NAMESPACE}", f"{service}.{NAMESPACE}.{suffix}"]
-        for index in range(replset["size"]):
+        for index in range(entry["size"]):
             pod = f"{service}-{index}"
             # Internal mode addresses members through the headless Service, ServiceMesh mode
             # directly in the namespace.
-            names.append(f"{pod}.{NAMESPACE}.{suffix}" if mesh else f"{pod}.{service}.{NAMESPACE}.{suffix}")
-            if (replset.get("expose") or {}).get("enabled"):
+            names.append(
+                f"{pod}.{NAMESPACE}.{suffix}" if mesh else f"{pod}.{service}.{NAMESPACE}.{suffix}"
+            )
+            if (entry.get("expose") or {}).get("enabled"):
                 names += [pod, f"{pod}.{NAMESPACE}.{suffix}"]
-        for horizons in (replset.get("splitHorizons") or {}).values():
+        for horizons in (entry.get("splitHorizons") or {}).values():
             names += [address.split(":")[0] for address in horizons.values()]
     if sharding.get("enabled"):
         service = f"{CLUSTER}-mongos"
@@ -267,7 +269,9 @@ def test_key_algorithms_handshake(key_algorithm):
 
 
 def test_extra_names_served():
-    config = with_tls(base_config(), extraDnsNames=["mongo.example.com"], extraIpAddresses=["127.0.0.1"])
+    config = with_tls(
+        base_config(), extraDnsNames=["mongo.example.com"], extraIpAddresses=["127.0.0.1"]
+    )
     run = run_config(config)
     secret = tls_secret(run, SSL)
     assert handshake(secret.identity, secret.ca_bundle_pem, "mongo.example.com").ok
@@ -279,7 +283,9 @@ def test_extra_names_served():
 
 @pytest.mark.parametrize("secret_name", [SSL, SSL_INTERNAL])
 def test_secret_format(dev_run, secret_name):
-    secret = next(s for s in dev_run.find_all(SECRET) if s.inputs["metadata"]["name"] == secret_name)
+    secret = next(
+        s for s in dev_run.find_all(SECRET) if s.inputs["metadata"]["name"] == secret_name
+    )
     assert secret.inputs["type"] == "kubernetes.io/tls"
     assert sorted(secret.inputs["stringData"]) == ["ca.crt", "tls.crt", "tls.key"]
     assert secret.inputs["metadata"]["namespace"] == NAMESPACE
@@ -385,7 +391,9 @@ def test_cr_validates_against_crd(topology, mode, source):
 def test_disabled_mode_keeps_ca_and_secrets():
     enabled = run_config(base_config())
     disabled = run_config(base_config(mode="disabled"))
-    assert [r.name for r in disabled.find_all(SELF_SIGNED)] == [r.name for r in enabled.find_all(SELF_SIGNED)]
+    assert [r.name for r in disabled.find_all(SELF_SIGNED)] == [
+        r.name for r in enabled.find_all(SELF_SIGNED)
+    ]
     assert len(disabled.find_all(SECRET)) == 2
 
 

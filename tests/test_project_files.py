@@ -54,7 +54,9 @@ def test_requirements_pinned():
             line = line.strip()
             if not line or line.startswith(("#", "-r ")):
                 continue
-            assert re.fullmatch(r"[A-Za-z0-9_.\-\[\]]+==[0-9][A-Za-z0-9.]*", line), f"{name}: {line}"
+            assert re.fullmatch(r"[A-Za-z0-9_.\-\[\]]+==[0-9][A-Za-z0-9.]*", line), (
+                f"{name}: {line}"
+            )
 
 
 def readme_test_command() -> str:

@@ -353,7 +353,7 @@ def _in_renewal_window(request: ProviderRequest, old_outputs: dict[str, Any]) ->
     early = request.inputs.get("earlyRenewalHours", 0)
     if not isinstance(end_text, str) or is_unknown(early):
         return False
-    end = datetime.fromisoformat(end_text.replace("Z", "+00:00"))
+    end = datetime.fromisoformat(end_text)
     return request.now >= end - timedelta(hours=early)
 
 

@@ -145,7 +145,7 @@ def hash_for_state(data: bytes) -> str:
     """Return upstream's hashForState id, the hex SHA-1 of the value after strings.TrimSpace."""
     if not data:
         return ""
-    return hashlib.sha1(_go_trim_space(data)).hexdigest()  # noqa: S324
+    return hashlib.sha1(_go_trim_space(data)).hexdigest()
 
 
 def format_time(moment: datetime) -> str:
@@ -238,7 +238,7 @@ def _subject_key_id(public_key: PublicKeyType) -> bytes:
         raw = public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
         # asn1.Marshal of an ed25519.PublicKey ([]byte) is an OCTET STRING.
         data = bytes([0x04, len(raw)]) + raw
-    return hashlib.sha1(data).digest()  # noqa: S324
+    return hashlib.sha1(data).digest()
 
 
 def _name_attribute(oid: ObjectIdentifier, value: str) -> x509.NameAttribute:
@@ -540,7 +540,7 @@ def public_key_outputs(key: PrivateKeyType) -> tuple[str, dict[str, str]]:
             serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH
         )
         wire = base64.b64decode(authorized.split(b" ")[1])
-        md5 = hashlib.md5(wire).hexdigest()  # noqa: S324
+        md5 = hashlib.md5(wire).hexdigest()
         sha256 = base64.b64encode(hashlib.sha256(wire).digest()).decode("ascii").rstrip("=")
         outputs["publicKeyOpenssh"] = authorized.decode("ascii") + "\n"
         outputs["publicKeyFingerprintMd5"] = ":".join(
