@@ -22,7 +22,12 @@ import pulumi_kubernetes as k8s
 
 from components.certificates import CertificateAuthority
 from components.config import KEY_ALGORITHMS, Settings
-from components.config_cert_manager import CERT_MANAGER_GROUP, IssuerReference, hours
+from components.config_cert_manager import (
+    CERT_MANAGER_GROUP,
+    IssuerReference,
+    ca_secret_name,
+    hours,
+)
 from components.tls_secret import tls_secret
 
 API_VERSION = "cert-manager.io/v1"
@@ -53,7 +58,7 @@ def object_names(cluster_name: str) -> ObjectNames:
     return ObjectNames(
         self_signed_issuer=f"{prefix}-selfsigned-issuer",
         ca_certificate=f"{prefix}-ca",
-        ca_secret=f"{prefix}-ca",
+        ca_secret=ca_secret_name(cluster_name),
         ca_issuer=f"{prefix}-member-issuer",
         ssl_certificate=f"{prefix}-ssl-cert",
         ssl_internal_certificate=f"{prefix}-ssl-internal-cert",

@@ -34,6 +34,7 @@ from components.config_reader import (
     require_dns_name,
     require_ip_address,
 )
+from components.config_secrets import check_secret_names
 from components.lifecycle import parse_ca_rotation, parse_rotation
 
 __all__ = [
@@ -72,6 +73,7 @@ def load_settings(values: Mapping[str, Any]) -> Settings:
         )
     cluster = parse_cluster(Section(CLUSTER_KEY, values[CLUSTER_KEY]))
     tls = parse_tls(Section(TLS_KEY, values.get(TLS_KEY) or {}))
+    check_secret_names(cluster, tls)
     return Settings(cluster=cluster, tls=tls)
 
 

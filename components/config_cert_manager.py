@@ -20,6 +20,8 @@ CERT_MANAGER_GROUP = "cert-manager.io"
 # Issuer. existing: an Issuer or ClusterIssuer made outside this program signs the members.
 ISSUER_TYPES = ("selfSigned", "pulumiCa", "existing")
 ISSUER_KINDS = ("Issuer", "ClusterIssuer")
+# The issuers for which this program creates the CA Secret that backs the member issuer.
+ISSUERS_WITH_CA_SECRET = ("selfSigned", "pulumiCa")
 
 # cert-manager's renewBefore of a CA that it renews. 730h is the value the Percona operator
 # gives its own CA Certificate.
@@ -47,6 +49,11 @@ class CertManagerConfig:
     issuer_ref: IssuerReference | None
     # renewBefore of the CA Certificate; used only with issuer `selfSigned`.
     ca_renew_before_hours: int
+
+
+def ca_secret_name(cluster_name: str) -> str:
+    """Return the name of the CA Secret created for ISSUERS_WITH_CA_SECRET."""
+    return f"pulumi-{cluster_name}-ca"
 
 
 def hours(value: int) -> str:

@@ -27,10 +27,22 @@ CERT_MANAGER_NAMESPACE = "cert-manager"
 OPERATOR_CHART = "psmdb-operator"
 OPERATOR_REPOSITORY = "https://percona.github.io/percona-helm-charts/"
 
+# cert-manager chart v1.15.0 added the values crds.enabled and crds.keep (cert-manager v1.15.0
+# release notes). Older charts install CRDs only with installCRDs, so with the values this
+# program sets the release would come up without CRDs.
+CERT_MANAGER_MIN_CHART_VERSION = (1, 15, 0)
+
 # An exact chart version, with or without a leading "v": Helm would also take a range such as
 # "~1.22", which lets a later run install a different version.
 _CHART_VERSION = re.compile(r"^v?(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(-[0-9A-Za-z.-]+)?$")
-_REPOSITORY = re.compile(r"^(https?|oci)://[^\s/]+(/\S*)?$")
+_HTTP_REPOSITORY = re.compile(r"^https?://[^\s/]+(/\S*)?$")
+# An OCI registry host, optional port, and repository path without the chart name, tag or
+# digest. Path components follow the OCI distribution spec: lowercase letters and digits,
+# joined by ".", "_", "__" or dashes.
+_OCI_REPOSITORY = re.compile(
+    r"^oci://[A-Za-z0-9.-]+(:[0-9]+)?(/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*/?$"
+)
+OCI_SCHEME = "oci://"
 
 
 @dataclass(frozen=True)
@@ -42,7 +54,30 @@ class ChartInstall:
     # None when the install is disabled.
     chart_version: str | None
     namespace: str
+    # A chart repository URL (https:// or http://), or an OCI registry path (oci://).
     repository: str
+
+    @property
+    def in_oci_registry(self) -> bool:
+        return self.repository.startswith(OCI_SCHEME)
+
+    @property
+    def chart_reference(self) -> str:
+        """The `chart` input of helm.v3.Release: the chart name, or its full oci:// reference.
+
+        pulumi-kubernetes (`resolveChartName` in provider/pkg/provider/helm_release.go) pulls
+        from an OCI registry only when `chart` starts with oci://. Given the registry as
+        `repositoryOpts.repo`, it would look for the index.yaml of a classic chart repository
+        there, which an OCI registry does not serve.
+        """
+        if self.in_oci_registry:
+            return f"{self.repository.rstrip('/')}/{self.chart}"
+        return self.chart
+
+    @property
+    def repository_url(self) -> str | None:
+        """The `repositoryOpts.repo` input of helm.v3.Release, or None for an OCI registry."""
+        return None if self.in_oci_registry else self.repository
 
 
 @dataclass(frozen=True)
@@ -72,6 +107,8 @@ def load_install(value: Any, cluster: ClusterConfig) -> InstallConfig:
         repository=OPERATOR_REPOSITORY,
         example_version="1.22.0",
     )
+    if cert_manager.enabled:
+        _check_cert_manager_version(section.path("certManager.chartVersion"), cert_manager)
     if operator.enabled:
         _check_operator_version(section.path("operator.chartVersion"), operator, cluster)
     create_namespace = section.boolean("createNamespace", False)
@@ -102,13 +139,7 @@ def _parse_chart(
     release_namespace = require_dns_label(
         section.path("namespace"), section.string("namespace", namespace)
     )
-    repository_url = section.string("repository", repository)
-    if not _REPOSITORY.match(repository_url):
-        raise ConfigError(
-            section.path("repository"),
-            repository_url,
-            "Expected a chart repository URL starting with https://, http:// or oci://.",
-        )
+    repository_url = _parse_repository(section, repository)
     section.finish()
     return ChartInstall(
         enabled=enabled,
@@ -117,6 +148,52 @@ def _parse_chart(
         namespace=release_namespace,
         repository=repository_url,
     )
+
+
+def _parse_repository(section: Section, default: str) -> str:
+    repository = section.string("repository", default)
+    if repository.startswith(OCI_SCHEME):
+        if not _OCI_REPOSITORY.match(repository):
+            raise ConfigError(
+                section.path("repository"),
+                repository,
+                "Expected an OCI registry path such as oci://registry.example.com/charts, "
+                "without the chart name, tag or digest: the chart is installed from "
+                "<repository>/<chart name> at chartVersion.",
+            )
+    elif not _HTTP_REPOSITORY.match(repository):
+        raise ConfigError(
+            section.path("repository"),
+            repository,
+            "Expected a chart repository URL starting with https:// or http://, or an OCI "
+            "registry path starting with oci://.",
+        )
+    return repository
+
+
+def _version_parts(chart_version: str) -> tuple[tuple[int, int, int], bool]:
+    """Split an exact chart version into (major, minor, patch) and whether it is a pre-release."""
+    match = _CHART_VERSION.match(chart_version)
+    assert match is not None, f"unchecked chart version {chart_version!r}"
+    major, minor, patch, prerelease = match.groups()
+    return (int(major), int(minor), int(patch)), prerelease is not None
+
+
+def _check_cert_manager_version(key: str, cert_manager: ChartInstall) -> None:
+    """Reject a cert-manager chart older than v1.15.0, whose values this program cannot set."""
+    assert cert_manager.chart_version is not None
+    version, prerelease = _version_parts(cert_manager.chart_version)
+    # A pre-release of v1.15.0 comes before v1.15.0 in semver order, so it is rejected too.
+    if version < CERT_MANAGER_MIN_CHART_VERSION or (
+        version == CERT_MANAGER_MIN_CHART_VERSION and prerelease
+    ):
+        raise ConfigError(
+            key,
+            cert_manager.chart_version,
+            "Expected cert-manager chart v1.15.0 or later, such as v1.19.3. Older charts "
+            "install their CRDs from installCRDs instead of crds.enabled, which this program "
+            "sets, so the release would come up without CRDs.",
+        )
 
 
 def _check_operator_version(key: str, operator: ChartInstall, cluster: ClusterConfig) -> None:

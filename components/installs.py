@@ -58,19 +58,31 @@ def create_installs(
     """Register the enabled installs. `opts` carries the Kubernetes provider."""
     installs = Installs()
     if config.create_namespace:
-        installs.namespace = k8s.core.v1.Namespace(
-            "cluster-namespace",
-            metadata=k8s.meta.v1.ObjectMetaArgs(
-                name=cluster.namespace,
-                labels={"app.kubernetes.io/managed-by": "pulumi"},
-            ),
-            opts=opts,
-        )
+        installs.namespace = _cluster_namespace(cluster, opts)
     if config.cert_manager.enabled:
         installs.cert_manager = _cert_manager_release(config.cert_manager, cluster, installs, opts)
     if config.operator.enabled:
         installs.operator = _operator_release(config.operator, cluster, installs, opts)
     return installs
+
+
+def _cluster_namespace(
+    cluster: ClusterConfig, opts: pulumi.ResourceOptions
+) -> k8s.core.v1.Namespace:
+    # Deleting a Namespace deletes everything in it, the database's PersistentVolumeClaims
+    # included. With retain_on_delete, turning createNamespace off or destroying the stack
+    # removes the Namespace from the stack's state but leaves it in the cluster.
+    # NOTE: turning createNamespace on again then fails with AlreadyExists (pulumi-kubernetes
+    # 4.29.0 and later create with a plain create). Import the Namespace first:
+    # `pulumi import kubernetes:core/v1:Namespace cluster-namespace <namespace>`.
+    return k8s.core.v1.Namespace(
+        "cluster-namespace",
+        metadata=k8s.meta.v1.ObjectMetaArgs(
+            name=cluster.namespace,
+            labels={"app.kubernetes.io/managed-by": "pulumi"},
+        ),
+        opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(retain_on_delete=True)),
+    )
 
 
 def _release_options(
@@ -86,6 +98,13 @@ def _release_options(
     return not in_cluster_namespace, pulumi.ResourceOptions.merge(
         opts, pulumi.ResourceOptions(depends_on=depends_on)
     )
+
+
+def _repository_options(install: ChartInstall) -> k8s.helm.v3.RepositoryOptsArgs | None:
+    """Return the release's repositoryOpts, or None for a chart in an OCI registry."""
+    if install.repository_url is None:
+        return None
+    return k8s.helm.v3.RepositoryOptsArgs(repo=install.repository_url)
 
 
 def _cert_manager_release(
@@ -105,14 +124,15 @@ def _cert_manager_release(
         CERT_MANAGER_RELEASE,
         k8s.helm.v3.ReleaseArgs(
             name=CERT_MANAGER_RELEASE,
-            chart=install.chart,
+            chart=install.chart_reference,
             version=install.chart_version,
             namespace=install.namespace,
             create_namespace=create_namespace,
-            repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=install.repository),
+            repository_opts=_repository_options(install),
             values={
                 # keep: the CRDs outlive the release, because deleting them would delete every
-                # Certificate and Issuer in the cluster.
+                # Certificate and Issuer in the cluster. Charts before v1.15.0 lack both values,
+                # and load_install rejects them.
                 "crds": {"enabled": True, "keep": True},
                 "startupapicheck": {"enabled": True, "timeout": "5m"},
             },
@@ -140,11 +160,11 @@ def _operator_release(
         OPERATOR_RELEASE,
         k8s.helm.v3.ReleaseArgs(
             name=OPERATOR_RELEASE,
-            chart=install.chart,
+            chart=install.chart_reference,
             version=install.chart_version,
             namespace=install.namespace,
             create_namespace=create_namespace,
-            repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=install.repository),
+            repository_opts=_repository_options(install),
             values=values,
             skip_await=False,
             timeout=RELEASE_TIMEOUT_SECONDS,

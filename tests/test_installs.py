@@ -114,16 +114,67 @@ def test_operator_elsewhere_watches_cluster():
     assert inputs["createNamespace"] is True
 
 
-def test_repository_override_used():
+def release_with_repository(name: str, repository: str) -> dict[str, Any]:
+    """Return the inputs of release `name` installed from `repository`."""
     install = copy.deepcopy(ALL_INSTALLS)
-    install["certManager"]["repository"] = "oci://registry.example/charts"
+    config_key = {"cert-manager": "certManager", "psmdb-operator": "operator"}[name]
+    install[config_key]["repository"] = repository
+    return release(run_program(with_install(base_config(), install)), name).inputs
+
+
+def test_chart_repository_override_used():
+    inputs = release_with_repository("cert-manager", "https://127.0.0.1:8443/charts")
+    assert inputs["chart"] == "cert-manager"
+    assert inputs["repositoryOpts"] == {"repo": "https://127.0.0.1:8443/charts"}
+
+
+@pytest.mark.parametrize("name", ["cert-manager", "psmdb-operator"])
+@pytest.mark.parametrize(
+    "repository", ["oci://127.0.0.1:5000/charts", "oci://127.0.0.1:5000/charts/"]
+)
+def test_oci_chart_referenced_in_chart(name, repository):
+    # pulumi-kubernetes pulls from an OCI registry only when `chart` is the full oci://
+    # reference, because it looks up a registry in repositoryOpts.repo as a classic repository.
+    inputs = release_with_repository(name, repository)
+    assert inputs["chart"] == f"oci://127.0.0.1:5000/charts/{name}"
+    assert inputs.get("repositoryOpts") is None
+
+
+def test_oci_chart_keeps_exact_version():
+    inputs = release_with_repository("cert-manager", "oci://127.0.0.1:5000/charts")
+    assert inputs["version"] == "v1.19.3"
+
+
+@pytest.mark.parametrize("chart_version", ["v1.15.0", "v1.19.3", "1.15.0", "v2.0.0-alpha.1"])
+def test_cert_manager_version_accepted(chart_version):
+    install = {"certManager": {"enabled": True, "chartVersion": chart_version}}
     inputs = release(run_program(with_install(base_config(), install)), "cert-manager").inputs
-    assert inputs["repositoryOpts"] == {"repo": "oci://registry.example/charts"}
+    assert inputs["version"] == chart_version
 
 
 def test_namespace_created_with_cluster_name():
     namespace = installed_run("pulumi").find(NAMESPACE_TYPE)
     assert namespace.inputs["metadata"]["name"] == NAMESPACE
+
+
+def test_namespace_retained_on_delete():
+    namespace = installed_run("pulumi").find(NAMESPACE_TYPE)
+    assert namespace.options.retain_on_delete is True
+
+
+def test_namespace_kept_when_unmanaged():
+    """Turning createNamespace off removes the namespace from the state, not the cluster."""
+    first = installed_run("pulumi")
+    stored = first.state.get(NAMESPACE_TYPE, "cluster-namespace")
+    assert stored is not None
+    assert stored.retain_on_delete is True
+
+    install = {**ALL_INSTALLS, "createNamespace": False}
+    second = run_program(with_install(base_config(), install), state=first.state)
+    # NOTE: the emulated engine reports a retained delete as a plain "delete". The engine
+    # skips the provider's Delete call for it, as the stored retain_on_delete above requests.
+    assert second.operation(NAMESPACE_TYPE, "cluster-namespace") == "delete"
+    assert second.state.get(NAMESPACE_TYPE, "cluster-namespace") is None
 
 
 def test_namespace_not_created_unless_asked():
@@ -234,6 +285,48 @@ INVALID_CASES = [
         f"{INSTALL}.operator.repository",
         "percona",
     ),
+    (
+        "oci repository with tag",
+        {
+            "certManager": {
+                "enabled": True,
+                "chartVersion": "v1.19.3",
+                "repository": "oci://127.0.0.1:5000/charts/cert-manager:v1.19.3",
+            }
+        },
+        f"{INSTALL}.certManager.repository",
+        "cert-manager:v1.19.3",
+    ),
+    (
+        "oci repository with digest",
+        {
+            "operator": {
+                "enabled": True,
+                "chartVersion": "1.22.0",
+                "repository": "oci://127.0.0.1:5000/charts@sha256:0123",
+            }
+        },
+        f"{INSTALL}.operator.repository",
+        "sha256:0123",
+    ),
+    (
+        "cert-manager before crds.enabled",
+        {"certManager": {"enabled": True, "chartVersion": "v1.14.7"}},
+        f"{INSTALL}.certManager.chartVersion",
+        "v1.14.7",
+    ),
+    (
+        "cert-manager 1.15 pre-release",
+        {"certManager": {"enabled": True, "chartVersion": "v1.15.0-beta.1"}},
+        f"{INSTALL}.certManager.chartVersion",
+        "v1.15.0-beta.1",
+    ),
+    (
+        "cert-manager major 0",
+        {"certManager": {"enabled": True, "chartVersion": "v0.16.1"}},
+        f"{INSTALL}.certManager.chartVersion",
+        "v0.16.1",
+    ),
     ("unknown install key", {"certmanager": {"enabled": True}}, f"{INSTALL}.certmanager", "true"),
     ("create namespace string", {"createNamespace": "true"}, f"{INSTALL}.createNamespace", "true"),
     ("install not mapping", ["certManager"], INSTALL, "certManager"),
@@ -254,3 +347,12 @@ def test_invalid_install_rejected(install, key, shown):
     assert error.key == key
     assert shown in str(error)
     assert failure.value.run.resources == []
+
+
+def test_old_cert_manager_error_names_minimum():
+    install = {"certManager": {"enabled": True, "chartVersion": "v1.14.7"}}
+    with pytest.raises(ProgramFailed) as failure:
+        run_program(with_install(base_config(), install))
+    message = str(failure.value.error)
+    assert "v1.15.0 or later" in message
+    assert "crds.enabled" in message
