@@ -123,6 +123,9 @@ class MemberCertificate(pulumi.ComponentResource):
             ca_private_key_pem=args.ca_private_key_pem,
             allowed_uses=MEMBER_USES,
             validity_period_hours=args.validity_hours,
+            # NOTE: renewal relies on pulumi-tls replacing the certificate at plan time inside
+            # this window, which a bridged release was once reported to skip. The program warns
+            # when a certificate has expired anyway.
             early_renewal_hours=args.early_renewal_hours,
             opts=child,
         )

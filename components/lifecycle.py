@@ -44,7 +44,13 @@ class CaRotationConfig:
 
     @property
     def trusted_generations(self) -> tuple[int, ...]:
-        """CA generations in the CA bundle, newest first: mongos honours only the first CA."""
+        """CA generations in the CA bundle, newest first.
+
+        NOTE: the operator's source (ssl.go, v1.22.0) says mongos accepts only the first CA of
+        a bundle. If so, a mongos restarted in trustBoth trusts only the new CA while members
+        still present leaves of the old one. OpenSSL in the tests accepts either CA, so this
+        was not verified.
+        """
         if self.rotating:
             return (self.generation, self.generation - 1)
         return (self.generation,)
