@@ -128,7 +128,13 @@ def cert_manager_outputs(cluster_tls: PsmdbTls) -> dict[str, Any]:
     """Return the outputs of certificateSource cert-manager: the issuer, and the pulumiCa CA."""
     assert cluster_tls.cert_manager is not None
     reference = cluster_tls.cert_manager.issuer_reference
-    outputs: dict[str, Any] = {"certManagerIssuer": reference.to_spec()}
+    outputs: dict[str, Any] = {
+        "certManagerIssuer": reference.to_spec(),
+        # Read back by the next run, which rejects a switch to another issuer.
+        "certManagerIssuerType": settings.tls.cert_manager.issuer
+        if settings.tls.cert_manager
+        else None,
+    }
     ca = cluster_tls.current_ca
     if ca is not None:
         # Issuer pulumiCa: the trust root is known before cert-manager issues anything.

@@ -77,6 +77,16 @@ def load_settings(values: Mapping[str, Any]) -> Settings:
     return Settings(cluster=cluster, tls=tls)
 
 
+# Keys that describe certificates this program makes, meaningless with source operator.
+OPERATOR_IGNORED_KEYS = (
+    "keyAlgorithm",
+    "caValidityHours",
+    "certValidityHours",
+    "earlyRenewalHours",
+    "organization",
+)
+
+
 def parse_tls(section: Section) -> TlsConfig:
     mode = section.string("mode", "preferTLS", TLS_MODES)
     source = section.string("certificateSource", "pulumi", CERTIFICATE_SOURCES)
@@ -120,6 +130,16 @@ def parse_tls(section: Section) -> TlsConfig:
                     list(values),
                     "The operator's own certificates cannot carry extra names; use "
                     "certificateSource: pulumi.",
+                )
+        # The operator makes RSA-2048 certificates with O=PSMDB that never expire, whatever
+        # these keys say, so a value here would be silently ignored.
+        for name in OPERATOR_IGNORED_KEYS:
+            if section.has(name):
+                raise ConfigError(
+                    section.path(name),
+                    section.raw(name),
+                    "The operator makes its own certificates and ignores this key; remove it, or "
+                    "use certificateSource pulumi or cert-manager.",
                 )
     rotation = parse_rotation(section.section("rotation", {}))
     ca_rotation = parse_ca_rotation(section.section("caRotation", {}))

@@ -35,6 +35,10 @@ from components.config_reader import (
 from components.frozen import freeze
 
 RESERVED_REPLSET_NAMES = (CONFIG_SERVER_NAME, "mongos")
+# spec.unsafeFlags fields of the PerconaServerMongoDB CRD v1 (operator v1.22.0), tls aside.
+UNSAFE_FLAGS = frozenset(
+    {"backupIfUnhealthy", "mongosSize", "replsetSize", "terminationGracePeriod"}
+)
 
 
 def parse_cluster(section: Section) -> ClusterConfig:
@@ -376,7 +380,7 @@ def _check_configuration(key: str, configuration: Any) -> None:
             raise ConfigError(
                 f"{key} (net.{section_name}.mode)",
                 tls["mode"],
-                "Set the TLS mode with psmdb-tls:tls.mode, not in a replset configuration.",
+                "Set the TLS mode with psmdb-tls:tls.mode, not in a mongod or mongos configuration.",
             )
         if tls is not None and not isinstance(tls, Mapping):
             raise ConfigError(
@@ -407,6 +411,8 @@ def _parse_sharding(section: Section, cluster_name: str, unsafe_sizes: bool) -> 
                 "Unknown mongos field. Known fields are those of spec.sharding.mongos in the "
                 "PerconaServerMongoDB CRD, such as size, expose, configuration, resources.",
             )
+    if mongos.get("configuration") is not None:
+        _check_configuration(f"{mongos_key}.configuration", mongos["configuration"])
     mongos_expose = mongos.get("expose") or {}
     if not isinstance(mongos_expose, Mapping):
         raise ConfigError(f"{mongos_key}.expose", mongos_expose, "Expected a mapping.")
@@ -483,10 +489,23 @@ def _parse_spec_overrides(section: Section) -> dict[str, Any]:
                 f"{key}.secrets.{field}", secrets[field], f"Set it with cluster.secrets.{field}."
             )
     unsafe_flags = spec.get("unsafeFlags") or {}
-    if isinstance(unsafe_flags, Mapping) and "tls" in unsafe_flags:
+    if "tls" in unsafe_flags:
         raise ConfigError(
             f"{key}.unsafeFlags.tls",
             unsafe_flags["tls"],
             "It is derived from psmdb-tls:tls.mode: true only for mode disabled.",
         )
+    for flag, value in unsafe_flags.items():
+        if flag not in UNSAFE_FLAGS:
+            raise ConfigError(
+                f"{key}.unsafeFlags.{flag}",
+                value,
+                f"Unknown flag. Known flags: {', '.join(sorted(UNSAFE_FLAGS))}.",
+            )
+        if not isinstance(value, bool):
+            raise ConfigError(
+                f"{key}.unsafeFlags.{flag}",
+                value,
+                f"Expected true or false, got {describe_type(value)}.",
+            )
     return spec

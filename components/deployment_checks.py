@@ -65,11 +65,37 @@ def check_organization(settings: Settings, previous: PreviousDeployment | None) 
         )
 
 
+def trust_source(source: str | None, issuer: str | None) -> str:
+    """Describe where the certificates come from, such as "cert-manager issuer selfSigned"."""
+    return f"cert-manager issuer {issuer}" if source == "cert-manager" else str(source)
+
+
 def check_certificate_source(settings: Settings, previous: PreviousDeployment | None) -> None:
-    """Reject a switch that would delete the protected Pulumi-made CA, or reuse a rotated one."""
-    if previous is None or not previous.ca_settings:
+    """Reject a switch of certificate source or issuer that cannot complete on a live cluster.
+
+    Only pulumi and cert-manager with issuer pulumiCa can take each other's place, because
+    they share the first CA generation. Every other switch would swap the trust root in one
+    run, fail on Secrets another owner already created, or stop on the protected CA.
+    """
+    if previous is None or previous.certificate_source is None:
         return
+    tls = settings.tls
     key = f"{TLS_KEY}.certificateSource"
+    configured_issuer = tls.cert_manager.issuer if tls.cert_manager is not None else None
+    deployed = trust_source(previous.certificate_source, previous.cert_manager_issuer)
+    configured = trust_source(tls.certificate_source, configured_issuer)
+    shared_ca = {"pulumi", "cert-manager issuer pulumiCa"}
+    if deployed != configured and not {deployed, configured} <= shared_ca:
+        same_source = previous.certificate_source == tls.certificate_source
+        raise ConfigError(
+            f"{TLS_KEY}.certManager.issuer" if same_source else key,
+            configured_issuer if same_source else tls.certificate_source,
+            f"This stack's certificates come from {deployed}. Switching to {configured} would "
+            "change the CA members trust in one run, or fail on objects the previous source "
+            "created. Deploy the new source in a new stack.",
+        )
+    if not previous.ca_settings:
+        return
     if not makes_pulumi_ca(settings):
         raise ConfigError(
             key,
@@ -104,13 +130,22 @@ def deployed_ca_settings(
             ("keyAlgorithm", deployed.key_algorithm, configured.key_algorithm),
             ("caValidityHours", deployed.validity_hours, configured.validity_hours),
         ):
-            if old != new:
-                raise ConfigError(
-                    f"{TLS_KEY}.{name}",
-                    new,
-                    f"CA generation {current} was made with {name} {old}, and the CA is "
-                    "protected against replacement. Apply the new value with a CA rotation: "
-                    f"set caRotation to generation {current + 1} phase trustBoth in the same "
-                    "run.",
+            if old == new:
+                continue
+            if settings.tls.ca_rotation.rotating:
+                how = (
+                    f"Keep {old} until this rotation reaches phase complete, then start the "
+                    f"next one (generation {current + 1} phase trustBoth) with the new value."
                 )
+            else:
+                how = (
+                    f"Apply the new value with a CA rotation: set caRotation to generation "
+                    f"{current + 1} phase trustBoth in the same run."
+                )
+            raise ConfigError(
+                f"{TLS_KEY}.{name}",
+                new,
+                f"CA generation {current} was made with {name} {old}, and the CA is protected "
+                f"against replacement. {how}",
+            )
     return dict(previous.ca_settings)

@@ -106,6 +106,9 @@ class PreviousDeployment:
     organization: str | None = None
     # CA generation -> settings, for every Pulumi-made CA that exists.
     ca_settings: Mapping[int, CaSettings] = field(default_factory=dict)
+    certificate_source: str | None = None
+    # The tls.certManager.issuer way (selfSigned, pulumiCa, existing) for source cert-manager.
+    cert_manager_issuer: str | None = None
 
     @staticmethod
     def from_outputs(outputs: Mapping[str, Any]) -> PreviousDeployment | None:
@@ -144,6 +147,8 @@ class PreviousDeployment:
             namespace=outputs.get("namespace"),
             organization=outputs.get("organization"),
             ca_settings=ca_settings,
+            certificate_source=outputs.get("certificateSource"),
+            cert_manager_issuer=outputs.get("certManagerIssuerType"),
         )
 
 

@@ -294,6 +294,12 @@ SHARDED_CASES = [
         CONFIGURATION_WITH_MODE,
         "psmdb-tls:cluster.sharding.configsvrReplSet.configuration (net.tls.mode)",
     ),
+    (
+        "mongos tls mode",
+        "sharding.mongos.configuration",
+        CONFIGURATION_WITH_MODE,
+        "psmdb-tls:cluster.sharding.mongos.configuration (net.tls.mode)",
+    ),
 ]
 
 
@@ -361,6 +367,30 @@ MORE_INVALID_CASES = [
     ("spec nested null", f"{C}.spec", {"pmm": {"enabled": None}}, f"{C}.spec.pmm.enabled"),
     ("spec unsafe flags list", f"{C}.spec", {"unsafeFlags": []}, f"{C}.spec.unsafeFlags"),
     ("ip zone id", f"{T}.extraIpAddresses", ["fe80::1%eth0"], f"{T}.extraIpAddresses[0]"),
+    (
+        "operator with key algorithm",
+        f"{T}",
+        {"certificateSource": "operator", "keyAlgorithm": "RSA-4096"},
+        f"{T}.keyAlgorithm",
+    ),
+    (
+        "operator with organization",
+        f"{T}",
+        {"certificateSource": "operator", "organization": "Example"},
+        f"{T}.organization",
+    ),
+    (
+        "unsafe flag unknown",
+        f"{C}.spec",
+        {"unsafeFlags": {"replsetSizes": True}},
+        f"{C}.spec.unsafeFlags.replsetSizes",
+    ),
+    (
+        "unsafe flag string",
+        f"{C}.spec",
+        {"unsafeFlags": {"replsetSize": "true"}},
+        f"{C}.spec.unsafeFlags.replsetSize",
+    ),
     ("ca validity overflow", f"{T}.caValidityHours", 10**9, f"{T}.caValidityHours"),
     ("wildcard one label", f"{T}.extraDnsNames", ["*.com"], f"{T}.extraDnsNames[0]"),
     ("numeric last label", f"{T}.extraDnsNames", ["1.2.3"], f"{T}.extraDnsNames[0]"),

@@ -118,11 +118,57 @@ def test_pulumi_ca_after_rotation_rejected():
     assert "rotated" in str(failure.value.error)
 
 
-def test_operator_to_pulumi_accepted():
-    _, second = deploy(base_config(certificateSource="operator"), base_config())
-    assert second.operation(SELF_SIGNED, f"{CLUSTER}-ca-cert") == "create"
+def cert_manager(issuer: str, **fields) -> dict:
+    return with_tls(
+        base_config(certificateSource="cert-manager"), certManager={"issuer": issuer, **fields}
+    )
+
+
+EXISTING = {"issuerRef": {"name": "corporate-ca", "kind": "ClusterIssuer"}}
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "key"),
+    [
+        (base_config(certificateSource="operator"), base_config(), "certificateSource"),
+        (cert_manager("selfSigned"), base_config(), "certificateSource"),
+        (
+            base_config(certificateSource="operator"),
+            cert_manager("selfSigned"),
+            "certificateSource",
+        ),
+        (cert_manager("selfSigned"), cert_manager("existing", **EXISTING), "certManager.issuer"),
+        (cert_manager("pulumiCa"), cert_manager("selfSigned"), "certManager.issuer"),
+    ],
+    ids=[
+        "operator-to-pulumi",
+        "self-signed-to-pulumi",
+        "operator-to-cert-manager",
+        "self-signed-to-existing",
+        "pulumi-ca-to-self-signed",
+    ],
+)
+def test_source_switch_rejected(first, second, key):
+    failure = rejected(first, second)
+    assert failure.error.key == f"psmdb-tls:tls.{key}"
+    assert "new stack" in str(failure.error)
+    assert_nothing_managed(failure)
+
+
+def test_pulumi_ca_back_to_pulumi_accepted():
+    _, second = deploy(cert_manager("pulumiCa"), base_config())
+    assert second.operation(SELF_SIGNED, f"{CLUSTER}-ca-cert") == "same"
 
 
 def test_unchanged_settings_pass():
     _, second = deploy(base_config(keyAlgorithm="RSA-3072"), base_config(keyAlgorithm="RSA-3072"))
     assert second.operation(SELF_SIGNED, f"{CLUSTER}-ca-cert") == "same"
+
+
+def test_key_change_mid_rotation_says_finish():
+    runs = deploy(base_config(), rotation(2, "trustBoth"))
+    with pytest.raises(ProgramFailed) as failure:
+        run_program(rotation(2, "newLeaves", keyAlgorithm="ECDSA-P256"), state=runs[-1].state)
+    message = str(failure.value.error)
+    assert failure.value.error.key == "psmdb-tls:tls.keyAlgorithm"
+    assert "until this rotation reaches phase complete" in message
