@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from components.config_cert_manager import parse_cert_manager
-from components.config_cluster import parse_cluster, split_host_port
+from components.config_cluster import parse_cluster
 from components.config_model import (
     CERTIFICATE_SOURCES,
     CLUSTER_KEY,
@@ -34,6 +34,7 @@ from components.config_reader import (
     require_dns_name,
     require_ip_address,
 )
+from components.config_replsets import split_host_port
 from components.config_secrets import check_secret_names
 from components.lifecycle import parse_ca_rotation, parse_rotation
 
