@@ -25,7 +25,8 @@ import jsonschema
 from google.protobuf import empty_pb2, json_format, struct_pb2
 from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
 
-from tests.harness import REPO_ROOT
+from tests.harness import REPO_ROOT, ProgramRun
+from tests.policy_args import analyze_request, analyze_stack_request
 
 POLICY_DIR = REPO_ROOT / "policy"
 PRODUCTION_CONFIG = POLICY_DIR / "production.json"
@@ -153,6 +154,25 @@ def reconcile_config(
     if errors:
         raise ValueError("invalid policy pack config: " + "; ".join(errors))
     return result
+
+
+def mandatory_violations(
+    stub: analyzer_pb2_grpc.AnalyzerStub, run: ProgramRun
+) -> list[tuple[str, str]]:
+    """Return (policy name, message) of each mandatory violation the pack reports for `run`.
+
+    Each custom resource goes through Analyze with its inputs and all of them through
+    AnalyzeStack with their outputs, as the engine sends them during an update.
+    """
+    custom = [resource for resource in run.resources if resource.custom]
+    responses = [stub.Analyze(analyze_request(r), timeout=RPC_TIMEOUT_SECONDS) for r in custom]
+    responses.append(stub.AnalyzeStack(analyze_stack_request(custom), timeout=RPC_TIMEOUT_SECONDS))
+    return [
+        (item.policyName, item.message)
+        for response in responses
+        for item in response.diagnostics
+        if item.enforcementLevel == analyzer_pb2.MANDATORY
+    ]
 
 
 def configure(stub: analyzer_pb2_grpc.AnalyzerStub, config: Mapping[str, PolicyConfig]) -> None:

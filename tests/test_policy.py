@@ -31,6 +31,7 @@ from policy.psmdb_tls_policy.resource_policies import (
 )
 from policy.psmdb_tls_policy.stack_policies import (
     make_validate_certificate_expiry,
+    validate_certificates_managed,
     validate_certificates_verified,
 )
 from tests.cert_manager_runs import cert_manager_config
@@ -193,6 +194,46 @@ def test_verified_ignores_other_namespace_secrets():
     assert collect(validate_certificates_verified, stack_args(run, outputs=moved)) == []
 
 
+# --- psmdb-tls-certificates-managed -----------------------------------------------------------
+
+
+def test_managed_program_certificates_pass():
+    for run in (stack_run("prod"), run_config(cert_manager_config())):
+        assert collect(validate_certificates_managed, stack_args(run)) == []
+
+
+def test_managed_operator_certificates_reported():
+    run = run_config(base_config(certificateSource="operator"))
+    message, urn = single(collect(validate_certificates_managed, stack_args(run)))
+    assert urn == run.find(CUSTOM_RESOURCE).urn
+    assert f"PerconaServerMongoDB {NAMESPACE}/{CLUSTER}" in message
+    assert f"{CLUSTER}-ssl, {CLUSTER}-ssl-internal, which this stack does not make" in message
+    assert "spec.tls.allowInvalidCertificates is true." in message
+    assert "pulumi config set --path 'psmdb-tls:tls.certificateSource' pulumi" in message
+
+
+def test_managed_operator_verified_still_reported():
+    # allowInvalidCertificates false does not make the operator's self-signed CA verifiable.
+    run = run_config(base_config(certificateSource="operator", allowInvalidCertificates=False))
+    message, _ = single(collect(validate_certificates_managed, stack_args(run)))
+    assert "spec.tls.allowInvalidCertificates is false." in message
+
+
+def test_managed_other_namespace_secrets_reported():
+    run = run_config(base_config())
+    moved = {}
+    for secret in run.find_all(SECRET):
+        outputs = copy.deepcopy(secret.raw_outputs)
+        outputs["metadata"]["namespace"] = "elsewhere"
+        moved[secret.name] = outputs
+    assert len(collect(validate_certificates_managed, stack_args(run, outputs=moved))) == 1
+
+
+def test_managed_first_preview_passes():
+    preview = run_program(base_config(), now=NOW, preview=True)
+    assert collect(validate_certificates_managed, stack_args(preview)) == []
+
+
 # --- psmdb-tls-unsafe-flags-off ---------------------------------------------------------------
 
 
@@ -236,9 +277,11 @@ def test_key_strength_rsa_2048_fails_production():
         validate_key_strength, stack_run("dev"), PRIVATE_KEY, **PRODUCTION_KEYS
     )
     assert len(messages) == 3
-    assert "PrivateKey 'my-cluster-name-ca-key' has a RSA 2048 bits key" in messages[0]
-    assert "at least 3072 bits" in messages[0]
-    assert "pulumi config set --path 'psmdb-tls:tls.keyAlgorithm' ECDSA-P384" in messages[0]
+    # The keys register concurrently, so the CA key's message is found by name.
+    ca_message = single([message for message in messages if "'my-cluster-name-ca-key'" in message])
+    assert "PrivateKey 'my-cluster-name-ca-key' has a RSA 2048 bits key" in ca_message
+    assert "at least 3072 bits" in ca_message
+    assert "pulumi config set --path 'psmdb-tls:tls.keyAlgorithm' ECDSA-P384" in ca_message
 
 
 @pytest.mark.parametrize(
@@ -516,6 +559,7 @@ def test_expiry_preview_reports_kept_certificates():
 def test_fix_commands_use_real_config_keys():
     dev = stack_run("dev")
     unverified = run_config(base_config(allowInvalidCertificates=True))
+    operator_made = run_config(base_config(certificateSource="operator"))
     messages = [
         *violations_for(validate_tls_mode, dev, CUSTOM_RESOURCE),
         *violations_for(validate_key_strength, dev, PRIVATE_KEY, **PRODUCTION_KEYS),
@@ -524,6 +568,10 @@ def test_fix_commands_use_real_config_keys():
         *[
             message
             for message, _ in collect(validate_certificates_verified, stack_args(unverified))
+        ],
+        *[
+            message
+            for message, _ in collect(validate_certificates_managed, stack_args(operator_made))
         ],
     ]
     commands = [command for message in messages for command in config_set_commands(message)]
@@ -534,6 +582,7 @@ def test_fix_commands_use_real_config_keys():
         "caValidityHours",
         "certValidityHours",
         "allowInvalidCertificates",
+        "certificateSource",
     }
     for key, path, raw in commands:
         check_config(apply_config_set(base_config(), key, path, raw))
@@ -646,3 +695,22 @@ def test_pack_stack_policy_mandatory_in_production(pack):
     response = pack.AnalyzeStack(request, timeout=30)
     assert levels(response) == {"psmdb-tls-certificates-verified": "mandatory"}
     assert response.diagnostics[0].urn == run.find(CUSTOM_RESOURCE).urn
+
+
+def test_pack_operator_certificates_advisory_by_default(pack):
+    configure(pack, reconcile_config(analyzer_info(pack)))
+    run = run_config(base_config(certificateSource="operator", mode="requireTLS"))
+    response = pack.AnalyzeStack(
+        analyze_stack_request(r for r in run.resources if r.custom), timeout=30
+    )
+    assert levels(response) == {"psmdb-tls-certificates-managed": "advisory"}
+
+
+def test_pack_operator_certificates_mandatory_in_production(pack):
+    configure(pack, reconcile_config(analyzer_info(pack), load_config_file(PRODUCTION_CONFIG)))
+    run = run_config(base_config(certificateSource="operator", mode="requireTLS"))
+    assert run.find(CUSTOM_RESOURCE).inputs["spec"]["tls"]["allowInvalidCertificates"] is True
+    response = pack.AnalyzeStack(
+        analyze_stack_request(r for r in run.resources if r.custom), timeout=30
+    )
+    assert levels(response) == {"psmdb-tls-certificates-managed": "mandatory"}

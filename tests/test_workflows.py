@@ -18,7 +18,7 @@ import pytest
 import yaml
 
 from tests.harness import REPO_ROOT
-from tests.test_project_files import readme_test_command
+from tests.test_project_files import CI_SCRIPT, readme_test_command
 
 WORKFLOWS_DIR = REPO_ROOT / ".github" / "workflows"
 ACTIONS_DIR = REPO_ROOT / ".github" / "actions"
@@ -159,9 +159,27 @@ def test_matrix_covers_every_stack_file(name, job):
 
 
 @pytest.mark.parametrize("name", [PULL_REQUEST, DEPLOY])
-def test_test_job_runs_readme_command(name):
-    job = workflow(name)["jobs"]["test"]
-    assert readme_test_command() in [step.get("run", "").strip() for step in job["steps"]]
+def test_test_job_runs_ci_script(name):
+    steps = workflow(name)["jobs"]["test"]["steps"]
+    runs = [step["run"].strip() for step in steps if "run" in step]
+    assert runs == ["bash .ci/run"]
+    uses = [step.get("uses", "") for step in steps]
+    assert uses[0].startswith("actions/checkout@")
+    assert uses[1].startswith("actions/setup-python@")
+
+
+def test_ci_script_runs_tests_then_gates():
+    # .ci/run must stop at the first failure and run the README's tests before each gate.
+    lines = [line.strip() for line in CI_SCRIPT.read_text(encoding="utf-8").splitlines()]
+    assert "set -euo pipefail" in lines
+    expected = [
+        readme_test_command(),
+        ".venv/bin/ruff check .",
+        ".venv/bin/ruff format --check .",
+        ".venv/bin/mypy",
+    ]
+    positions = [lines.index(command) for command in expected]
+    assert positions == sorted(positions)
 
 
 @pytest.mark.parametrize(("name", "job"), [(PULL_REQUEST, "preview"), (DEPLOY, "up")])
@@ -171,6 +189,12 @@ def test_stack_jobs_wait_for_tests(name, job):
 
 def test_pull_request_trigger():
     assert "pull_request" in triggers(workflow(PULL_REQUEST))
+
+
+def test_no_pull_request_target_trigger():
+    # pull_request_target runs with secrets for pull requests from forks as well.
+    for path in workflow_files():
+        assert "pull_request_target" not in triggers(load(path)), path.name
 
 
 def test_preview_posts_diff_on_pull_request():
@@ -257,3 +281,98 @@ def test_every_secret_documented():
     assert referenced_secrets() - {"GITHUB_TOKEN"}, "no secrets found: the pattern is stale"
     for secret in referenced_secrets():
         assert f"`{secret}`" in section, f"{secret} is not described under CI secrets"
+
+
+# --- Environments and their documented protection -----------------------------------------------
+
+
+def job_environments(name: str, job: str) -> set[str]:
+    """Return the environment names a matrix job uses, one per stack."""
+    document = workflow(name)["jobs"][job]
+    stacks = document["strategy"]["matrix"]["stack"]
+    return {document["environment"].replace("${{ matrix.stack }}", stack) for stack in stacks}
+
+
+def documented_environments() -> dict[str, dict[str, str]]:
+    """Return the table under "CI environments" as environment name to column values."""
+    doc = OPERATIONS_DOC.read_text(encoding="utf-8")
+    section = doc.split("### CI environments\n", 1)[1].split("\n### ", 1)[0]
+    rows = [line for line in section.splitlines() if line.startswith("| ")]
+    header = [cell.strip() for cell in rows[0].strip("|").split("|")]
+    table = {}
+    for row in rows[2:]:
+        cells = dict(zip(header, (cell.strip() for cell in row.strip("|").split("|")), strict=True))
+        for environment in re.findall(r"`([\w-]+)`", cells["Environment"]):
+            table[environment] = cells
+    return table
+
+
+ENVIRONMENT_JOBS = {
+    "deploy": (DEPLOY, "up"),
+    "preview": (PULL_REQUEST, "preview"),
+    "drift": (DRIFT, "drift"),
+}
+
+
+def test_environments_separate_per_workflow():
+    used = {kind: job_environments(*job) for kind, job in ENVIRONMENT_JOBS.items()}
+    assert used["deploy"] == stack_files()
+    assert not used["deploy"] & used["preview"]
+    assert not used["deploy"] & used["drift"]
+    assert not used["preview"] & used["drift"]
+
+
+def test_every_environment_documented():
+    table = documented_environments()
+    used = set().union(*(job_environments(*job) for job in ENVIRONMENT_JOBS.values()))
+    assert set(table) == used
+    for name, job in ENVIRONMENT_JOBS.values():
+        for environment in job_environments(name, job):
+            assert name in table[environment]["Used by"], environment
+
+
+def test_main_only_for_deploy_and_drift():
+    table = documented_environments()
+    for kind in ("deploy", "drift"):
+        for environment in job_environments(*ENVIRONMENT_JOBS[kind]):
+            branches = table[environment]["Deployment branches and tags"]
+            assert branches == "Selected branches: `main`", environment
+
+
+def test_reviewers_for_staging_and_prod_previews():
+    table = documented_environments()
+    for environment in ("staging-preview", "prod-preview", "prod"):
+        reviewers = table[environment]["Required reviewers"]
+        assert reviewers == "yes, with Prevent self-review", environment
+
+
+def test_preview_and_drift_credentials_read_only():
+    table = documented_environments()
+    for kind in ("preview", "drift"):
+        for environment in job_environments(*ENVIRONMENT_JOBS[kind]):
+            assert table[environment]["Credentials"] == "read-only", environment
+
+
+def documented_roles() -> list[dict[str, Any]]:
+    """Return the Role and ClusterRole manifests of the doc's read-only credentials section."""
+    doc = OPERATIONS_DOC.read_text(encoding="utf-8")
+    section = doc.split("### Read-only credentials for previews and drift checks\n", 1)[1]
+    section = section.split("\n### ", 1)[0]
+    manifests = []
+    for block in re.findall(r"```yaml\n(.*?)```", section, re.DOTALL):
+        manifests += [document for document in yaml.safe_load_all(block) if document]
+    return [document for document in manifests if document["kind"] in ("Role", "ClusterRole")]
+
+
+def test_preview_roles_read_only():
+    roles = documented_roles()
+    assert roles, "no Role or ClusterRole found in the doc"
+    resources = set()
+    for role in roles:
+        for rule in role["rules"]:
+            assert set(rule["verbs"]) <= {"get", "list", "watch"}, rule
+            assert "*" not in rule["resources"], rule
+            resources |= set(rule["resources"])
+    assert {"secrets", "namespaces", "perconaservermongodbs", "certificates", "issuers"} <= (
+        resources
+    )

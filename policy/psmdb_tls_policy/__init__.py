@@ -30,6 +30,7 @@ from .resource_policies import (
 from .stack_policies import (
     DEFAULT_WARNING_DAYS,
     validate_certificate_expiry,
+    validate_certificates_managed,
     validate_certificates_verified,
 )
 
@@ -47,6 +48,14 @@ CERTIFICATES_VERIFIED = StackValidationPolicy(
         "stack makes its TLS Secrets (as Secrets or cert-manager Certificates)."
     ),
     validate=validate_certificates_verified,
+)
+CERTIFICATES_MANAGED = StackValidationPolicy(
+    name="psmdb-tls-certificates-managed",
+    description=(
+        "The stack must make the TLS Secrets of each PerconaServerMongoDB (as Secrets or "
+        "cert-manager Certificates), rather than leave self-signed certificates to the operator."
+    ),
+    validate=validate_certificates_managed,
 )
 UNSAFE_FLAGS = ResourceValidationPolicy(
     name="psmdb-tls-unsafe-flags-off",
@@ -125,6 +134,7 @@ CERTIFICATE_EXPIRY = StackValidationPolicy(
 POLICIES: list[Policy] = [
     TLS_MODE,
     CERTIFICATES_VERIFIED,
+    CERTIFICATES_MANAGED,
     UNSAFE_FLAGS,
     KEY_STRENGTH,
     CERTIFICATE_VALIDITY,
@@ -133,6 +143,7 @@ POLICIES: list[Policy] = [
 ]
 
 __all__ = [
+    "CERTIFICATES_MANAGED",
     "CERTIFICATES_VERIFIED",
     "CERTIFICATE_EXPIRY",
     "CERTIFICATE_VALIDITY",

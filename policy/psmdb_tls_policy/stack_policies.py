@@ -71,6 +71,60 @@ def _writes_tls_secret(
     return name in secret_names and _same_namespace(namespace, other_namespace)
 
 
+def _secret_target_unknown(resource: PolicyResource) -> bool:
+    """Return whether a Secret's or Certificate's target name or namespace is unknown."""
+    if resource.resource_type not in (SECRET_TYPE, CERTIFICATE_TYPE):
+        return False
+    try:
+        lookup(resource.props, "metadata", "name")
+        lookup(resource.props, "metadata", "namespace")
+        lookup(resource.props, "spec", "secretName")
+    except UnknownValueError:
+        return True
+    return False
+
+
+def validate_certificates_managed(
+    args: StackValidationArgs, report_violation: ReportViolation
+) -> None:
+    """Report a PerconaServerMongoDB whose TLS Secrets this stack does not make.
+
+    With neither a Secret nor a cert-manager Certificate for them in the stack
+    (certificateSource operator), the operator makes its own self-signed CA and certificates.
+    No stack output contains that CA, so clients cannot verify the members, and the expiry policy
+    does not see those certificates. A preview where a Secret's or Certificate's name is still
+    unknown reports nothing, because it cannot tell which Secrets the stack makes.
+    """
+    if any(_secret_target_unknown(resource) for resource in args.resources):
+        return
+    for cluster in args.resources:
+        if cluster.resource_type != PSMDB_TYPE:
+            continue
+        try:
+            allowed = lookup(cluster.props, "spec", "tls", "allowInvalidCertificates")
+            namespace, secret_names = _tls_secret_names(cluster)
+        except UnknownValueError:
+            continue
+        if any(
+            _writes_tls_secret(resource, namespace, secret_names) for resource in args.resources
+        ):
+            continue
+        value_text = (
+            "unset, which the operator treats as true" if allowed is None else json.dumps(allowed)
+        )
+        report_violation(
+            f"{describe(cluster.resource_type, cluster.name, cluster.props)} reads the TLS "
+            f"Secrets {', '.join(sorted(secret_names))}, which this stack does not make, so the "
+            "operator makes self-signed certificates for them: no stack output contains their CA, "
+            "clients cannot verify them, and spec.tls.allowInvalidCertificates is "
+            f"{value_text}. Fix: deploy the cluster in a new stack with pulumi config set "
+            f"--path '{TLS_CONFIG}.certificateSource' pulumi (or cert-manager) and "
+            f"pulumi config set --path '{TLS_CONFIG}.allowInvalidCertificates' false. A deployed "
+            "stack cannot change its certificate source.",
+            cluster.urn,
+        )
+
+
 def validate_certificates_verified(
     args: StackValidationArgs, report_violation: ReportViolation
 ) -> None:
