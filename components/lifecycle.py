@@ -185,9 +185,10 @@ def check_ca_rotation(current: CaRotationConfig, previous: PreviousDeployment | 
 
 
 MODE_CHANGE_STEPS = (
-    "1. set psmdb-tls:cluster.pause to true and run pulumi up, then wait until the cluster "
-    "reports state paused; 2. change psmdb-tls:tls.mode and run pulumi up; 3. set "
-    "psmdb-tls:cluster.pause to false and run pulumi up."
+    "1. set psmdb-tls:cluster.pause to true and deploy it, then wait until the cluster reports "
+    "state paused; 2. change psmdb-tls:tls.mode and deploy it; 3. set psmdb-tls:cluster.pause "
+    "to false and deploy it. Deploy each step on its own, with pulumi up or by merging the "
+    "stack file for CI to deploy."
 )
 
 
