@@ -90,6 +90,10 @@ class RecordedResource:
     secret_inputs: set[str] = field(init=False)
     secret_outputs: set[str] = field(init=False)
 
+    def __repr__(self) -> str:
+        # Property values stay out of the repr, because they include private keys.
+        return f"RecordedResource({self.type} {self.name!r}, operation={self.operation})"
+
     def __post_init__(self) -> None:
         self.inputs = unwrap_secrets(self.raw_inputs)
         self.outputs = unwrap_secrets(self.raw_outputs)
@@ -166,6 +170,10 @@ class ProgramRun:
     state: EngineState
     preview: bool
     errors: list[Exception] = field(default_factory=list)
+
+    def __repr__(self) -> str:
+        # Property values stay out of the repr, because they include private keys.
+        return f"ProgramRun({len(self.resources)} resources, preview={self.preview})"
 
     @property
     def operations(self) -> OperationMap:

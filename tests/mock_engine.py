@@ -126,6 +126,10 @@ class StoredResource:
     retain_on_delete: bool = False
     replacement_trigger: Any = None
 
+    def __repr__(self) -> str:
+        # Property values stay out of the repr, because they include private keys.
+        return f"StoredResource({self.type} {self.name!r})"
+
 
 @dataclass
 class EngineState:
@@ -142,6 +146,10 @@ class EngineState:
     project: str | None = None
     resources: dict[str, StoredResource] = field(default_factory=dict)
     outputs: dict[str, Any] = field(default_factory=dict)
+
+    def __repr__(self) -> str:
+        # Property values stay out of the repr, because they include private keys.
+        return f"EngineState({len(self.resources)} resources, stack={self.stack!r})"
 
     def get(self, type_: str, name: str) -> StoredResource | None:
         """Return the resource with this type and name, or None; raise if two match."""
@@ -760,6 +768,10 @@ class RecordedRegistration:
     id: str | None = None
     raw_outputs: dict[str, Any] | None = None
     error: Exception | None = None
+
+    def __repr__(self) -> str:
+        # Property values stay out of the repr, because they include private keys.
+        return f"RecordedRegistration({self.type} {self.name!r})"
 
 
 class RecordingMonitor(MockMonitor):

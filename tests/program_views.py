@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import hashlib
+from dataclasses import dataclass, field
 from typing import Any
 
 from cryptography import x509
@@ -25,7 +26,13 @@ class TlsSecret:
     name: str
     ca_bundle_pem: str
     cert_pem: str
-    key_pem: str
+    # Left out of repr, so that a failing test never prints a private key.
+    key_pem: str = field(repr=False)
+
+    @property
+    def key_digest(self) -> str:
+        """SHA-256 of the private key PEM, to compare keys without showing them."""
+        return digest(self.key_pem)
 
     @property
     def identity(self) -> Identity:
@@ -48,6 +55,11 @@ def tls_secret(run: ProgramRun, secret_name: str) -> TlsSecret:
                 key_pem=data["tls.key"],
             )
     raise LookupError(f"no Secret named {secret_name!r} was registered")
+
+
+def digest(text: str) -> str:
+    """Return the SHA-256 hex digest of a text, to compare secrets in asserts without printing them."""
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def custom_resource(run: ProgramRun) -> RecordedResource:

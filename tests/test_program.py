@@ -175,7 +175,7 @@ def test_leaf_validates_to_ca_bundle(dev_run, secret_name):
 
 
 def test_member_keys_differ(dev_run):
-    assert tls_secret(dev_run, SSL).key_pem != tls_secret(dev_run, SSL_INTERNAL).key_pem
+    assert tls_secret(dev_run, SSL).key_digest != tls_secret(dev_run, SSL_INTERNAL).key_digest
 
 
 @pytest.mark.parametrize("topology", sorted(TOPOLOGIES))
