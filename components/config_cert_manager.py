@@ -7,6 +7,7 @@ certificate source: `certValidityHours` is the member Certificates' `duration`,
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from components.config_reader import ConfigError, Section, require_dns_subdomain
@@ -20,6 +21,7 @@ CERT_MANAGER_GROUP = "cert-manager.io"
 # Issuer. existing: an Issuer or ClusterIssuer made outside this program signs the members.
 ISSUER_TYPES = ("selfSigned", "pulumiCa", "existing")
 ISSUER_KINDS = ("Issuer", "ClusterIssuer")
+EXTERNAL_KIND = re.compile(r"^[A-Za-z][A-Za-z0-9]{0,62}$")
 # The issuers for which this program creates the CA Secret that backs the member issuer.
 ISSUERS_WITH_CA_SECRET = ("selfSigned", "pulumiCa")
 
@@ -122,10 +124,21 @@ def _parse_issuer_ref(section: Section, issuer: str) -> IssuerReference | None:
         )
     reference = section.section("issuerRef")
     name = require_dns_subdomain(reference.path("name"), reference.string("name"))
-    kind = reference.string("kind", "Issuer", ISSUER_KINDS)
     group = require_dns_subdomain(
         reference.path("group"), reference.string("group", CERT_MANAGER_GROUP)
     )
+    if group == CERT_MANAGER_GROUP:
+        kind = reference.string("kind", "Issuer", ISSUER_KINDS)
+    else:
+        # An external issuer (another API group, such as awspca.cert-manager.io) names its own
+        # kinds, such as AWSPCAClusterIssuer.
+        kind = reference.string("kind")
+        if not EXTERNAL_KIND.match(kind):
+            raise ConfigError(
+                reference.path("kind"),
+                kind,
+                "Expected a Kubernetes kind: a letter, then letters and digits.",
+            )
     reference.finish()
     return IssuerReference(name=name, kind=kind, group=group)
 

@@ -71,45 +71,31 @@ def trust_source(source: str | None, issuer: str | None) -> str:
 
 
 def check_certificate_source(settings: Settings, previous: PreviousDeployment | None) -> None:
-    """Reject a switch of certificate source or issuer that cannot complete on a live cluster.
+    """Reject a switch of certificate source or cert-manager issuer on a deployed stack.
 
-    Only pulumi and cert-manager with issuer pulumiCa can take each other's place, because
-    they share the first CA generation. Every other switch would swap the trust root in one
-    run, fail on Secrets another owner already created, or stop on the protected CA.
+    Every switch either changes the CA members trust in one run, or hands the TLS Secrets to
+    another owner: the previous owner deletes or keeps them while the new one writes them,
+    so the update fails on objects that already exist or leaves the operator without them.
     """
     if previous is None or previous.certificate_source is None:
         return
     tls = settings.tls
-    key = f"{TLS_KEY}.certificateSource"
+    same_source = previous.certificate_source == tls.certificate_source
     configured_issuer = tls.cert_manager.issuer if tls.cert_manager is not None else None
+    if same_source and (tls.certificate_source != "cert-manager" or configured_issuer is None):
+        return
+    # Deployments made before the issuer was recorded have no certManagerIssuerType output.
+    if same_source and previous.cert_manager_issuer in (None, configured_issuer):
+        return
     deployed = trust_source(previous.certificate_source, previous.cert_manager_issuer)
     configured = trust_source(tls.certificate_source, configured_issuer)
-    shared_ca = {"pulumi", "cert-manager issuer pulumiCa"}
-    if deployed != configured and not {deployed, configured} <= shared_ca:
-        same_source = previous.certificate_source == tls.certificate_source
-        raise ConfigError(
-            f"{TLS_KEY}.certManager.issuer" if same_source else key,
-            configured_issuer if same_source else tls.certificate_source,
-            f"This stack's certificates come from {deployed}. Switching to {configured} would "
-            "change the CA members trust in one run, or fail on objects the previous source "
-            "created. Deploy the new source in a new stack.",
-        )
-    if not previous.ca_settings:
-        return
-    if not makes_pulumi_ca(settings):
-        raise ConfigError(
-            key,
-            settings.tls.certificate_source,
-            "This stack has a CA made by Pulumi, which is protected against deletion, so the "
-            "switch would stop halfway. Deploy the new source in a new stack.",
-        )
-    if settings.tls.certificate_source != "pulumi" and max(previous.ca_settings) > 1:
-        raise ConfigError(
-            key,
-            settings.tls.certificate_source,
-            "Issuer pulumiCa uses the first CA generation, but this stack's CA has been "
-            "rotated. Keep certificateSource pulumi, or deploy cert-manager in a new stack.",
-        )
+    raise ConfigError(
+        f"{TLS_KEY}.certManager.issuer" if same_source else f"{TLS_KEY}.certificateSource",
+        configured_issuer if same_source else tls.certificate_source,
+        f"This stack's certificates come from {deployed}. Switching to {configured} would "
+        "change the CA members trust in one run, or fail on TLS Secrets the previous source "
+        "created. Deploy the new source in a new stack.",
+    )
 
 
 def deployed_ca_settings(
@@ -132,7 +118,12 @@ def deployed_ca_settings(
         ):
             if old == new:
                 continue
-            if settings.tls.ca_rotation.rotating:
+            if settings.tls.certificate_source != "pulumi":
+                how = (
+                    "CA rotation is available for certificateSource pulumi only, so keep the "
+                    "deployed value, or deploy the new one in a new stack."
+                )
+            elif settings.tls.ca_rotation.rotating:
                 how = (
                     f"Keep {old} until this rotation reaches phase complete, then start the "
                     f"next one (generation {current + 1} phase trustBoth) with the new value."

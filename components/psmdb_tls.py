@@ -209,8 +209,8 @@ class PsmdbTls(pulumi.ComponentResource):
         assert tls.cert_manager is not None
         ca = None
         if tls.cert_manager.issuer == "pulumiCa":
-            # The resource name and arguments of the generation 1 CA of certificateSource pulumi,
-            # so switching between the two sources keeps the CA that clients trust.
+            # The same resource as the generation 1 CA of certificateSource pulumi. A deployed
+            # stack cannot switch between the two, because the TLS Secrets change owner.
             ca = self.cas[1] = self._certificate_authority(name, 1, protect=True)
             self.ca_bundle_pem = ca.certificate.cert_pem
         self.cert_manager = CertManagerTls(

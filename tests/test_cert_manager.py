@@ -22,7 +22,7 @@ from tests.cert_manager_runs import (
 )
 from tests.configs import CLUSTER, TOPOLOGIES, base_config
 from tests.crd_schemas import requires_schemas, validate_custom_resource
-from tests.harness import run_program
+from tests.harness import ProgramFailed, run_program
 
 SSL_SECRET = f"{CLUSTER}-ssl"
 SSL_INTERNAL_SECRET = f"{CLUSTER}-ssl-internal"
@@ -309,3 +309,35 @@ def test_pulumi_ca_stored_in_secret():
 @pytest.mark.parametrize("way", WAYS)
 def test_no_private_key_exported(way):
     assert "PRIVATE KEY" not in repr(run_for(way).stack_outputs)
+
+
+EXTERNAL_ISSUER = {"name": "pca", "kind": "AWSPCAClusterIssuer", "group": "awspca.cert-manager.io"}
+
+
+def external_issuer_config(kind: str) -> dict:
+    config = base_config(certificateSource="cert-manager")
+    config["psmdb-tls:tls"]["certManager"] = {
+        "issuer": "existing",
+        "issuerRef": {**EXTERNAL_ISSUER, "kind": kind},
+    }
+    return config
+
+
+def test_external_issuer_kind_accepted():
+    run = run_program(external_issuer_config("AWSPCAClusterIssuer"))
+    for certificate in cert_manager_objects(run, "Certificate"):
+        assert certificate.inputs["spec"]["issuerRef"] == EXTERNAL_ISSUER, certificate.name
+
+
+@requires_schemas
+def test_external_issuer_certificate_valid():
+    run = run_program(external_issuer_config("AWSPCAClusterIssuer"))
+    for certificate in cert_manager_objects(run, "Certificate"):
+        assert validate_custom_resource(certificate.inputs) == [], certificate.name
+
+
+def test_external_issuer_bad_kind_rejected():
+    with pytest.raises(ProgramFailed) as failure:
+        run_program(external_issuer_config("AWS PCA"))
+    assert failure.value.error.key == "psmdb-tls:tls.certManager.issuerRef.kind"
+    assert failure.value.run.resources == []

@@ -96,28 +96,6 @@ def test_rotated_ca_keeps_its_settings():
     }
 
 
-def test_pulumi_to_pulumi_ca_keeps_ca():
-    cert_manager = with_tls(
-        base_config(certificateSource="cert-manager"), certManager={"issuer": "pulumiCa"}
-    )
-    first, second = deploy(base_config(), cert_manager)
-    assert second.operation(SELF_SIGNED, f"{CLUSTER}-ca-cert") == "same"
-    assert second.stack_outputs["caFingerprintSha256"] == first.stack_outputs["caFingerprintSha256"]
-
-
-def test_pulumi_ca_after_rotation_rejected():
-    runs = deploy(
-        base_config(), rotation(2, "trustBoth"), rotation(2, "newLeaves"), rotation(2, "complete")
-    )
-    cert_manager = with_tls(
-        base_config(certificateSource="cert-manager"), certManager={"issuer": "pulumiCa"}
-    )
-    with pytest.raises(ProgramFailed) as failure:
-        run_program(cert_manager, state=runs[-1].state)
-    assert failure.value.error.key == "psmdb-tls:tls.certificateSource"
-    assert "rotated" in str(failure.value.error)
-
-
 def cert_manager(issuer: str, **fields) -> dict:
     return with_tls(
         base_config(certificateSource="cert-manager"), certManager={"issuer": issuer, **fields}
@@ -139,6 +117,8 @@ EXISTING = {"issuerRef": {"name": "corporate-ca", "kind": "ClusterIssuer"}}
         ),
         (cert_manager("selfSigned"), cert_manager("existing", **EXISTING), "certManager.issuer"),
         (cert_manager("pulumiCa"), cert_manager("selfSigned"), "certManager.issuer"),
+        (base_config(), cert_manager("pulumiCa"), "certificateSource"),
+        (cert_manager("pulumiCa"), base_config(), "certificateSource"),
     ],
     ids=[
         "operator-to-pulumi",
@@ -146,6 +126,8 @@ EXISTING = {"issuerRef": {"name": "corporate-ca", "kind": "ClusterIssuer"}}
         "operator-to-cert-manager",
         "self-signed-to-existing",
         "pulumi-ca-to-self-signed",
+        "pulumi-to-pulumi-ca",
+        "pulumi-ca-to-pulumi",
     ],
 )
 def test_source_switch_rejected(first, second, key):
@@ -155,9 +137,23 @@ def test_source_switch_rejected(first, second, key):
     assert_nothing_managed(failure)
 
 
-def test_pulumi_ca_back_to_pulumi_accepted():
-    _, second = deploy(cert_manager("pulumiCa"), base_config())
-    assert second.operation(SELF_SIGNED, f"{CLUSTER}-ca-cert") == "same"
+def test_older_cert_manager_deployment_rerun():
+    (deployed,) = deploy(cert_manager("selfSigned"))
+    # Deployments made before the issuer was recorded lack this output.
+    deployed.state.outputs.pop("certManagerIssuerType")
+    rerun = run_program(cert_manager("selfSigned"), state=deployed.state)
+    assert rerun.errors == []
+
+
+def test_pulumi_ca_key_change_says_new_stack():
+    with_new_key = with_tls(cert_manager("pulumiCa"), keyAlgorithm="ECDSA-P256")
+    (deployed,) = deploy(cert_manager("pulumiCa"))
+    with pytest.raises(ProgramFailed) as failure:
+        run_program(with_new_key, state=deployed.state)
+    message = str(failure.value.error)
+    assert failure.value.error.key == "psmdb-tls:tls.keyAlgorithm"
+    assert "certificateSource pulumi only" in message
+    assert "trustBoth" not in message
 
 
 def test_unchanged_settings_pass():
