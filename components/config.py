@@ -133,7 +133,7 @@ def parse_tls(section: Section) -> TlsConfig:
                     "certificateSource: pulumi.",
                 )
         # The operator makes RSA-2048 certificates with O=PSMDB that never expire, whatever
-        # these keys say, so a value here would be silently ignored.
+        # these keys contain, so a value here would be silently ignored.
         for name in OPERATOR_IGNORED_KEYS:
             if section.has(name):
                 raise ConfigError(

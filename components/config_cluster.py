@@ -212,6 +212,14 @@ def _parse_spec_overrides(section: Section) -> dict[str, Any]:
     for field in ("secrets", "unsafeFlags"):
         if field in spec and not isinstance(spec[field], Mapping):
             raise ConfigError(f"{key}.{field}", spec[field], "Expected a mapping.")
+
+    _check_spec_fields(key, spec)
+    _check_unsafe_flags(key, spec.get("unsafeFlags") or {})
+    return spec
+
+
+def _check_spec_fields(key: str, spec: Mapping[str, Any]) -> None:
+    """Reject unknown spec fields, fields typed config sets, and unsafe TLS settings."""
     for field, value in spec.items():
         if field not in SPEC_FIELDS:
             raise ConfigError(
@@ -236,7 +244,9 @@ def _parse_spec_overrides(section: Section) -> dict[str, Any]:
             raise ConfigError(
                 f"{key}.secrets.{field}", secrets[field], f"Set it with cluster.secrets.{field}."
             )
-    unsafe_flags = spec.get("unsafeFlags") or {}
+
+
+def _check_unsafe_flags(key: str, unsafe_flags: Mapping[str, Any]) -> None:
     if "tls" in unsafe_flags:
         raise ConfigError(
             f"{key}.unsafeFlags.tls",
@@ -256,4 +266,3 @@ def _parse_spec_overrides(section: Section) -> dict[str, Any]:
                 value,
                 f"Expected true or false, got {describe_type(value)}.",
             )
-    return spec

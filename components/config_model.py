@@ -157,7 +157,7 @@ CONFIG_SERVER_NAME = "cfg"
 CLUSTER_AND_REPLSET_NAME_MAX = 50
 # Oldest crVersion this program supports: spec.tls.mode and spec.unsafeFlags arrived in 1.16.0.
 MIN_CR_VERSION = "1.16.0"
-# Go's time.Duration holds at most about 2,562,047 hours, and pulumi-tls computes validity with it.
+# Go's time.Duration stores at most about 2,562,047 hours, and pulumi-tls computes validity in it.
 MAX_VALIDITY_HOURS = 2_562_047
 
 

@@ -74,8 +74,8 @@ def check_certificate_source(settings: Settings, previous: PreviousDeployment | 
     """Reject a switch of certificate source or cert-manager issuer on a deployed stack.
 
     Every switch either changes the CA members trust in one run, or hands the TLS Secrets to
-    another owner: the previous owner deletes or keeps them while the new one writes them,
-    so the update fails on objects that already exist or leaves the operator without them.
+    another owner. The previous owner deletes or keeps them while the new one writes them, so
+    the update fails on objects that already exist, or leaves the operator without them.
     """
     if previous is None or previous.certificate_source is None:
         return

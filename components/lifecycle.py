@@ -46,8 +46,8 @@ class CaRotationConfig:
     def trusted_generations(self) -> tuple[int, ...]:
         """CA generations in the CA bundle, newest first.
 
-        NOTE: the operator's source (ssl.go, v1.22.0) says mongos accepts only the first CA of
-        a bundle. If so, a mongos restarted in trustBoth trusts only the new CA while members
+        NOTE: a comment in the operator's source (ssl.go, v1.22.0) states that mongos accepts
+        only the first CA of a bundle. If so, a mongos restarted in trustBoth trusts only the new CA while members
         still present leaves of the old one. OpenSSL in the tests accepts either CA, so this
         was not verified.
         """
