@@ -9,12 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from components.config_model import Settings
+from components.config_model import CLUSTER_KEY, TLS_KEY, Settings
 from components.config_reader import ConfigError
 from components.lifecycle import CaSettings, PreviousDeployment
-
-CLUSTER_KEY = "psmdb-tls:cluster"
-TLS_KEY = "psmdb-tls:tls"
 
 
 def makes_pulumi_ca(settings: Settings) -> bool:
