@@ -116,17 +116,17 @@ def deployed_ca_settings(
             if old == new:
                 continue
             if settings.tls.certificate_source != "pulumi":
-                how = (
+                remedy = (
                     "CA rotation is available for certificateSource pulumi only, so keep the "
                     "deployed value, or deploy the new one in a new stack."
                 )
             elif settings.tls.ca_rotation.rotating:
-                how = (
+                remedy = (
                     f"Keep {old} until this rotation reaches phase complete, then start the "
                     f"next one (generation {current + 1} phase trustBoth) with the new value."
                 )
             else:
-                how = (
+                remedy = (
                     f"Apply the new value with a CA rotation: set caRotation to generation "
                     f"{current + 1} phase trustBoth in the same run."
                 )
@@ -134,6 +134,6 @@ def deployed_ca_settings(
                 f"{TLS_KEY}.{name}",
                 new,
                 f"CA generation {current} was made with {name} {old}, and the CA is protected "
-                f"against replacement. {how}",
+                f"against replacement. {remedy}",
             )
     return dict(previous.ca_settings)

@@ -120,27 +120,15 @@ def _cert_manager_release(
     # install when the Job fails, so this release is created only once the webhook serves.
     # wait_for_jobs=True also waits for Jobs that are not hooks. Upgrades do not run the hook
     # (it is post-install only) and rely on the Deployments' rollout.
-    return k8s.helm.v3.Release(
-        CERT_MANAGER_RELEASE,
-        k8s.helm.v3.ReleaseArgs(
-            name=CERT_MANAGER_RELEASE,
-            chart=install.chart_reference,
-            version=install.chart_version,
-            namespace=install.namespace,
-            create_namespace=create_namespace,
-            repository_opts=_repository_options(install),
-            values={
-                # keep: the CRDs outlive the release, because deleting them would delete every
-                # Certificate and Issuer in the cluster. Charts before v1.15.0 lack both values,
-                # and load_install rejects them.
-                "crds": {"enabled": True, "keep": True},
-                "startupapicheck": {"enabled": True, "timeout": "5m"},
-            },
-            skip_await=False,
-            wait_for_jobs=True,
-            timeout=RELEASE_TIMEOUT_SECONDS,
-        ),
-        opts=release_opts,
+    values = {
+        # keep: the CRDs outlive the release, because deleting them would delete every
+        # Certificate and Issuer in the cluster. Charts before v1.15.0 lack both values, and
+        # load_install rejects them.
+        "crds": {"enabled": True, "keep": True},
+        "startupapicheck": {"enabled": True, "timeout": "5m"},
+    }
+    return _release(
+        CERT_MANAGER_RELEASE, install, create_namespace, values, release_opts, wait_for_jobs=True
     )
 
 
@@ -156,10 +144,22 @@ def _operator_release(
     # NOTE: Helm installs the chart's crds/ folder on the first install only and never
     # upgrades it. Moving to a newer operator needs its CRD applied by hand first, as the
     # Percona upgrade guide describes.
+    return _release(OPERATOR_RELEASE, install, create_namespace, values, release_opts)
+
+
+def _release(
+    name: str,
+    install: ChartInstall,
+    create_namespace: bool,
+    values: dict[str, object],
+    opts: pulumi.ResourceOptions,
+    wait_for_jobs: bool = False,
+) -> k8s.helm.v3.Release:
+    """Create a Helm release of a pinned chart that Pulumi waits for until it is ready."""
     return k8s.helm.v3.Release(
-        OPERATOR_RELEASE,
+        name,
         k8s.helm.v3.ReleaseArgs(
-            name=OPERATOR_RELEASE,
+            name=name,
             chart=install.chart_reference,
             version=install.chart_version,
             namespace=install.namespace,
@@ -167,7 +167,8 @@ def _operator_release(
             repository_opts=_repository_options(install),
             values=values,
             skip_await=False,
+            wait_for_jobs=wait_for_jobs or None,
             timeout=RELEASE_TIMEOUT_SECONDS,
         ),
-        opts=release_opts,
+        opts=opts,
     )

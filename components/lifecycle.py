@@ -22,7 +22,7 @@ MODE_KEY = "psmdb-tls:tls.mode"
 
 @dataclass(frozen=True)
 class CaRotationConfig:
-    """Which CA generation is in use and how far its rotation has gone.
+    """The CA generation in use and the phase its rotation has reached.
 
     Generation 1 is the first CA. Generation G (2 or more) replaces G - 1 in three phases. In
     `trustBoth` the new CA is created and both CA bundles contain the new CA, then the old one,
